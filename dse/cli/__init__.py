@@ -1,0 +1,13 @@
+"""`dse …` subcommands. Each command group lives in its own module beside this one."""
+
+from __future__ import annotations
+
+from dse.cli import evaluate as _evaluate  # noqa: F401  (registers commands)
+from dse.cli._app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
