@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dse.cli import app
-from dse.core.economics import chip_economics
 from dse.config import load_hardware
+from dse.core.economics import chip_economics
 
 runner = CliRunner()
 
@@ -77,7 +77,7 @@ def test_unknown_preset_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in result.output
 
 
-def test_versus_without_price_is_a_config_error(tmp_path: Path) -> None:
+def test_versus_without_price_is_a_config_error() -> None:
     result = runner.invoke(
         app, ["economics", "--hardware", "nvidia-h100-sxm", "--versus", "nvidia-h200"]
     )
