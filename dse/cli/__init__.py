@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dse.cli import browse as _browse  # noqa: F401  (registers commands)
 from dse.cli import economics as _economics  # noqa: F401  (registers commands)
 from dse.cli import evaluate as _evaluate  # noqa: F401  (registers commands)
 from dse.cli._app import app

@@ -1,0 +1,306 @@
+"""One design in full: parameters, derived figures, objectives, per-workload metrics, and
+where its time goes (the `bound_by` breakdown). What `dse show` prints and the web page's
+breakdown panel draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+
+from dse.browse.results import (
+    BOUND_NAMES,
+    Results,
+    columns_of,
+    connect,
+    run_query,
+    unit_from_name,
+    unit_of_column,
+)
+from dse.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A named value with its unit (unit "" for dimensionless or text)."""
+
+    name: str
+    unit: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadDetail:
+    """One design on one workload."""
+
+    workload: str
+    evaluator: str
+    feasible: bool
+    infeasible_reason: str
+    metrics: tuple[Figure, ...]
+    time_by_bound_s: tuple[Figure, ...]
+    """Seconds attributed to each bound (compute, sram, hbm, ddr, host, interconnect)."""
+    bound_by: str
+    """The bound that takes the most time; "" when no time was attributed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DesignDetail:
+    """A trial or a reference chip, everything recorded about it."""
+
+    label: str
+    """`trial 17` or the reference preset's name."""
+    trial_number: int
+    reference: str
+    """Preset name for a reference chip, "" for a searched design."""
+    state: str
+    feasible: bool
+    infeasible_reason: str
+    error: str
+    parameters: tuple[Figure, ...]
+    derived: tuple[Figure, ...]
+    objectives: tuple[Figure, ...]
+    constraints: tuple[Figure, ...]
+    workloads: tuple[WorkloadDetail, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (NaN becomes None)."""
+        return _json_safe(asdict(self))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _figures(results: Results, row: dict[str, Any], prefix: str) -> tuple[Figure, ...]:
+    return tuple(
+        Figure(column.removeprefix(prefix), unit_of_column(results, column), value)
+        for column, value in row.items()
+        if column.startswith(prefix)
+    )
+
+
+def _ordered_figures(
+    results: Results, row: dict[str, Any], prefix: str, names: Sequence[str]
+) -> tuple[Figure, ...]:
+    """Figures for `names` first (in metadata order), then any other `prefix` columns."""
+    seen = [f"{prefix}{name}" for name in names if f"{prefix}{name}" in row]
+    rest = [c for c in row if c.startswith(prefix) and c not in seen]
+    return tuple(
+        Figure(c.removeprefix(prefix), unit_of_column(results, c), row[c]) for c in seen + rest
+    )
+
+
+def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
+    details = []
+    for row in rows:
+        metrics = tuple(
+            Figure(c.removeprefix("metric_"), unit_from_name(c), row[c])
+            for c in row
+            if c.startswith("metric_")
+        )
+        bound_columns = [f"bound_{b}_s" for b in BOUND_NAMES if f"bound_{b}_s" in row]
+        bound_columns += [
+            c for c in row if c.startswith("bound_") and c.endswith("_s") and c not in bound_columns
+        ]
+        bounds = tuple(
+            Figure(c.removeprefix("bound_").removesuffix("_s"), "s",
+                   float(row[c]) if row[c] is not None else None)
+            for c in bound_columns
+        )
+        timed = [b for b in bounds if b.value is not None and math.isfinite(b.value)]
+        top = max(timed, key=lambda b: b.value, default=None)
+        details.append(
+            WorkloadDetail(
+                workload=str(row.get("workload") or ""),
+                evaluator=str(row.get("evaluator") or ""),
+                feasible=bool(row.get("feasible")),
+                infeasible_reason=str(row.get("infeasible_reason") or ""),
+                metrics=metrics,
+                time_by_bound_s=bounds,
+                bound_by=top.name if top is not None and top.value > 0 else "",
+            )
+        )
+    return tuple(details)
+
+
+def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]]) -> DesignDetail:
+    reference = str(row.get("reference") or "")
+    number = int(row["trial_number"])
+    return DesignDetail(
+        label=reference or f"trial {number}",
+        trial_number=number,
+        reference=reference,
+        state=str(row.get("state") or ""),
+        feasible=bool(row.get("feasible")),
+        infeasible_reason=str(row.get("infeasible_reason") or ""),
+        error=str(row.get("error") or ""),
+        parameters=_ordered_figures(results, row, "param_", results.parameter_names),
+        derived=_figures(results, row, "derived_"),
+        objectives=_ordered_figures(results, row, "objective_", results.objective_names),
+        constraints=_figures(results, row, "constraint_"),
+        workloads=_workloads(evals),
+    )
+
+
+def _fetch_dicts(
+    results: Results, con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    cursor = run_query(results, con, sql, params)
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _evaluations_by_trial(
+    results: Results, con: duckdb.DuckDBPyConnection, numbers: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    if not numbers:
+        return {}
+    listed = ", ".join(str(int(n)) for n in numbers)
+    rows = _fetch_dicts(
+        results,
+        con,
+        f"SELECT * FROM evaluations WHERE trial_number IN ({listed}) "
+        "ORDER BY trial_number, workload",
+    )
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(int(row["trial_number"]), []).append(row)
+    return grouped
+
+
+def design_details(
+    results: Results,
+    trial_numbers: Sequence[int],
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> list[DesignDetail]:
+    """Details of several trials in two queries; a missing trial is a ConfigError."""
+    own = con is None
+    con = con or connect(results)
+    try:
+        numbers = [int(n) for n in dict.fromkeys(trial_numbers)]
+        if not numbers:
+            return []
+        listed = ", ".join(str(n) for n in numbers)
+        rows = {
+            int(row["trial_number"]): row
+            for row in _fetch_dicts(
+                results, con, f"SELECT * FROM trials WHERE trial_number IN ({listed})"
+            )
+        }
+        missing = [n for n in numbers if n not in rows]
+        if missing:
+            span = run_query(
+                results, con, "SELECT count(*), min(trial_number), max(trial_number) FROM trials"
+            ).fetchall()[0]
+            count = int(span[0]) if span else 0
+            known = f"trials {span[1]}..{span[2]}" if span and count else "no trials"
+            status = results.metadata.status
+            raise ConfigError(
+                [
+                    Problem(
+                        str(results.root),
+                        f"trial {n}",
+                        f"no such finished trial ({count} finished so far: {known}; "
+                        f"search {status})",
+                    )
+                    for n in missing
+                ]
+            )
+        evals = _evaluations_by_trial(results, con, numbers)
+        return [_detail(results, rows[n], evals.get(n, [])) for n in numbers]
+    finally:
+        if own:
+            con.close()
+
+
+def design_detail(results: Results, trial_number: int) -> DesignDetail:
+    """One trial in full (see `design_details`)."""
+    return design_details(results, [trial_number])[0]
+
+
+def reference_names(results: Results, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """Reference chips evaluated beside the search, in file order."""
+    own = con is None
+    con = con or connect(results)
+    try:
+        if "reference" not in columns_of(con, "refs"):
+            return []
+        rows = run_query(results, con, "SELECT reference FROM refs ORDER BY trial_number DESC")
+        return [str(r[0]) for r in rows.fetchall()]
+    finally:
+        if own:
+            con.close()
+
+
+def reference_details(
+    results: Results,
+    names: Sequence[str],
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> list[DesignDetail]:
+    """Details of reference chips by preset name; an unknown name is a ConfigError."""
+    own = con is None
+    con = con or connect(results)
+    try:
+        known = reference_names(results, con)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            offered = ", ".join(known) if known else "none (no references.parquet)"
+            raise ConfigError(
+                [
+                    Problem(
+                        "--hardware" if len(names) > 1 else "--reference",
+                        name,
+                        f"not among the reference chips evaluated with this search; "
+                        f"available: {offered}",
+                    )
+                    for name in unknown
+                ]
+            )
+        if not names:
+            return []
+        quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
+        rows = {
+            str(row["reference"]): row
+            for row in _fetch_dicts(
+                results, con, f"SELECT * FROM refs WHERE reference IN ({quoted})"
+            )
+        }
+        numbers = [int(rows[n]["trial_number"]) for n in names]
+        evals = _evaluations_by_trial(results, con, numbers)
+        return [
+            _detail(results, rows[n], evals.get(int(rows[n]["trial_number"]), []))
+            for n in names
+        ]
+    finally:
+        if own:
+            con.close()
+
+
+def reference_detail(results: Results, name: str) -> DesignDetail:
+    """One reference chip in full."""
+    return reference_details(results, [name])[0]
+
+
+__all__ = [
+    "DesignDetail",
+    "Figure",
+    "WorkloadDetail",
+    "design_detail",
+    "design_details",
+    "reference_detail",
+    "reference_details",
+    "reference_names",
+]

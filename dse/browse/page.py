@@ -1,0 +1,190 @@
+"""The results page: one self-contained HTML file (plotly.js and the data inlined).
+
+`dse report` writes it; `dse browse` serves it, rebuilt on every load so a running search
+shows its latest trials. The page loads nothing from the network.
+
+What it embeds, to stay a few MB on a million-trial result set:
+- every design on the front (up to `MAX_FRONT_POINTS`), with its full breakdown for
+  the first `MAX_FRONT_DETAILS`;
+- an evenly spaced sample of dominated feasible designs and of infeasible designs
+  (greyed in the plots; in the table under "all designs");
+- the reference chips, the convergence history, metadata.json and space.yaml.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from dataclasses import asdict
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from dse.browse.detail import design_details, reference_details, reference_names
+from dse.browse.pareto import FEASIBLE_SQL, convergence_history, non_dominated_mask
+from dse.browse.results import (
+    Results,
+    check_trial_columns,
+    columns_of,
+    connect,
+    derived_columns,
+    header,
+    quote_identifier,
+    run_query,
+)
+
+MAX_FRONT_POINTS = 20_000
+MAX_FRONT_DETAILS = 2_000
+MAX_DOMINATED_POINTS = 4_000
+MAX_INFEASIBLE_POINTS = 1_000
+# NOTE: these caps keep the page under ~10 MB and plotly responsive (SVG scatter slows
+# past ~10k markers per plot); the front is never sampled below 20k designs, and the
+# greyed background is a sample because only its shape matters there.
+
+
+def _evenly(indices: np.ndarray, limit: int) -> np.ndarray:
+    """At most `limit` of `indices`, evenly spaced (deterministic, keeps early and late)."""
+    if indices.size <= limit:
+        return indices
+    picks = np.linspace(0, indices.size - 1, limit).round().astype(np.int64)
+    return indices[np.unique(picks)]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def page_data(results: Results) -> dict[str, Any]:
+    """Everything the page draws, as JSON-ready data."""
+    meta = results.metadata
+    objective_columns = [f"objective_{name}" for name in results.objective_names]
+    maximise = [o.direction == "maximize" for o in meta.objectives]
+    con = connect(results)
+    try:
+        columns = columns_of(con, "trials")
+        check_trial_columns(results, columns)
+        selected = ", ".join(quote_identifier(c) for c in ["trial_number", *objective_columns])
+        arrays = run_query(
+            results,
+            con,
+            f"SELECT {selected}, ({FEASIBLE_SQL}) AS usable FROM trials ORDER BY trial_number",
+        ).fetchnumpy()
+        numbers = np.asarray(arrays["trial_number"], dtype=np.int64)
+        values = (
+            np.column_stack([np.asarray(arrays[c], dtype=np.float64) for c in objective_columns])
+            if numbers.size
+            else np.empty((0, len(objective_columns)))
+        )
+        usable = np.asarray(arrays["usable"], dtype=bool) if numbers.size else np.zeros(0, bool)
+        finite = np.isfinite(values).all(axis=1) if numbers.size else np.zeros(0, bool)
+        feasible_mask = usable & finite
+        front = np.zeros(numbers.size, dtype=bool)
+        front[feasible_mask] = non_dominated_mask(values[feasible_mask], maximise)
+        front_idx = np.flatnonzero(front)[:MAX_FRONT_POINTS]
+        dominated_idx = _evenly(np.flatnonzero(feasible_mask & ~front), MAX_DOMINATED_POINTS)
+        infeasible_idx = _evenly(np.flatnonzero(~usable & finite), MAX_INFEASIBLE_POINTS)
+        embedded = np.concatenate([front_idx, dominated_idx, infeasible_idx])
+        embedded_numbers = numbers[embedded]
+
+        param_columns = [f"param_{n}" for n in results.parameter_names]
+        derived = derived_columns(results, columns)
+        row_columns = [
+            "trial_number", "state", "feasible", "infeasible_reason",
+            *param_columns, *objective_columns, *derived,
+        ]
+        con.register("embedded_numbers", pa.table({"n": pa.array(embedded_numbers, pa.int64())}))
+        cursor = run_query(
+            results,
+            con,
+            f"SELECT {', '.join(quote_identifier(c) for c in row_columns)} FROM trials "
+            "WHERE trial_number IN (SELECT n FROM embedded_numbers) ORDER BY trial_number",
+        )
+        front_set = set(numbers[front_idx].tolist())
+        designs = []
+        for row in cursor.fetchall():
+            record = {c: _clean(v) for c, v in zip(row_columns, row, strict=True)}
+            record["front"] = record["trial_number"] in front_set
+            designs.append(record)
+        detail_numbers = [int(n) for n in numbers[front_idx[:MAX_FRONT_DETAILS]]]
+        details = {
+            str(d.trial_number): d.to_dict() for d in design_details(results, detail_numbers, con)
+        }
+        names = reference_names(results, con)
+        references = [d.to_dict() for d in reference_details(results, names, con)]
+    finally:
+        con.close()
+    history = convergence_history(numbers, values, usable, maximise)
+    return {
+        "metadata": meta.model_dump(mode="json"),
+        "root": str(results.root),
+        "space_yaml": results.space_text,
+        "objectives": [o.model_dump(mode="json") for o in meta.objectives],
+        "parameters": [p.model_dump(mode="json") for p in meta.parameters],
+        "columns": {
+            "parameters": param_columns,
+            "objectives": objective_columns,
+            "derived": derived,
+        },
+        "headers": {c: header(results, c) for c in row_columns},
+        "counts": {
+            "trials": int(numbers.size),
+            "feasible": int(feasible_mask.sum()),
+            "front": int(front.sum()),
+            "front_shown": int(front_idx.size),
+            "dominated_shown": int(dominated_idx.size),
+            "infeasible_shown": int(infeasible_idx.size),
+        },
+        "designs": designs,
+        "details": details,
+        "references": references,
+        "history": [asdict(point) for point in history],
+    }
+
+
+def _asset(name: str) -> str:
+    return resources.files("dse.browse").joinpath(name).read_text(encoding="utf-8")
+
+
+def _plotly_js() -> str:
+    # NOTE: plotly.js comes from the installed plotly package, inlined, so the page works
+    # offline and from a file:// URL; a CDN <script> would break both.
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+def build_page(results: Results) -> str:
+    """The whole page as one HTML string."""
+    data = page_data(results)
+    payload = json.dumps(data, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    title = f"dse results: {results.metadata.space_file or results.root.name}"
+    parts = {
+        "TITLE": html.escape(title),
+        "CSS": _asset("page.css"),
+        "PLOTLY_JS": _plotly_js(),
+        "PAGE_JS": _asset("page.js"),
+        "DATA": payload,
+    }
+    # One pass over the template only, so text inside plotly.js or the data is never
+    # mistaken for a placeholder.
+    return re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: parts[m.group(1)], _asset("page.html"))
+
+
+def error_page(message: str) -> str:
+    """A page that says why the results cannot be shown (never a blank page)."""
+    text = html.escape(message)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>dse: cannot show results"
+        "</title></head><body style='font-family:sans-serif;margin:2em'>"
+        f"<h1>Cannot show these results</h1><pre id='error'>{text}</pre></body></html>"
+    )

@@ -1,0 +1,302 @@
+"""The non-dominated feasible designs of a results folder, and how the front grew.
+
+Objectives are compared by their declared direction (`maximize` / `minimize` in
+metadata.json). A design is on the front when it is feasible, all its objectives are
+finite, and no other such design is at least as good in every objective and strictly
+better in one. Designs with identical objective vectors are all kept: they are distinct
+designs that nothing dominates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import moocore
+import numpy as np
+import pyarrow as pa
+
+from dse.browse.results import (
+    Results,
+    check_trial_columns,
+    columns_of,
+    connect,
+    derived_columns,
+    header,
+    quote_identifier,
+    run_query,
+)
+from dse.errors import ConfigError, Problem
+
+FEASIBLE_SQL = "state = 'complete' AND feasible"
+"""A finished trial whose design satisfied every constraint."""
+
+
+def non_dominated_mask(values: np.ndarray, maximise: Sequence[bool]) -> np.ndarray:
+    """Boolean mask of the rows of `values` (designs x objectives) that nothing dominates.
+
+    Rows with a non-finite objective are never on the front. Duplicated rows are all
+    kept (weak non-domination), so two designs that tie stay visible.
+    """
+    points = np.asarray(values, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != len(maximise):
+        raise ValueError(f"values must be (n, {len(maximise)}), got shape {points.shape}")
+    finite = np.isfinite(points).all(axis=1)
+    mask = np.zeros(points.shape[0], dtype=bool)
+    if not finite.any():
+        return mask
+    # NOTE: moocore's C implementation (O(n log n) for 2-3 objectives) takes about 0.2 s on
+    # 1,000,000 random points, which is what keeps `dse pareto` near a second at that size;
+    # a numpy pairwise filter is O(n^2) memory and cannot.
+    mask[finite] = moocore.is_nondominated(
+        points[finite], maximise=list(maximise), keep_weakly=True
+    )
+    return mask
+
+
+def normalise(values: np.ndarray, maximise: Sequence[bool], best: np.ndarray,
+              worst: np.ndarray) -> np.ndarray:
+    """Map each objective to [0, 1] with 0 the best seen and 1 the worst, for minimising."""
+    span = np.where(worst != best, np.abs(worst - best), 1.0)
+    signs = np.where(np.asarray(maximise), -1.0, 1.0)
+    return signs * (values - best) / span
+
+
+def hypervolume(front: np.ndarray, maximise: Sequence[bool], best: np.ndarray,
+                worst: np.ndarray) -> float:
+    """Hypervolume of `front` after normalising objectives to [0, 1] (0 best, 1 worst).
+
+    The reference point is 1.1 in every normalised objective, so the designs at the worst
+    end of the range still add volume.
+    """
+    # NOTE: normalising by the best and worst feasible value of each objective over the
+    # whole results folder makes one history comparable from its first trial to its last
+    # and objectives of different units (W, USD, ratios) weigh alike; the 10% margin on
+    # the reference point is the usual choice (e.g. pymoo's and Optuna's examples) so that
+    # extreme front points count.
+    if front.shape[0] == 0:
+        return 0.0
+    scaled = normalise(front, maximise, best, worst)
+    reference = np.full(front.shape[1], 1.1)
+    return float(moocore.hypervolume(scaled, ref=reference))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """The front after the first `trials` finished trials (by trial number)."""
+
+    trials: int
+    feasible: int
+    front_size: int
+    hypervolume: float
+
+
+def convergence_history(
+    trial_numbers: np.ndarray,
+    values: np.ndarray,
+    feasible: np.ndarray,
+    maximise: Sequence[bool],
+    checkpoints: int = 100,
+) -> list[HistoryPoint]:
+    """Front size and hypervolume as trials accumulate, at up to `checkpoints` points.
+
+    `values` are the objectives of every finished trial (non-feasible rows are ignored).
+    The front is grown incrementally: at each checkpoint only the previous front and the
+    new trials are filtered, so a million trials costs little more than one filter.
+    """
+    order = np.argsort(trial_numbers, kind="stable")
+    values = np.asarray(values, dtype=np.float64)[order]
+    usable = np.asarray(feasible, dtype=bool)[order] & np.isfinite(values).all(axis=1)
+    total = values.shape[0]
+    if total == 0:
+        return []
+    usable_values = values[usable]
+    if usable_values.shape[0]:
+        signs = np.where(np.asarray(maximise), 1.0, -1.0)
+        best = np.where(signs > 0, usable_values.max(axis=0), usable_values.min(axis=0))
+        worst = np.where(signs > 0, usable_values.min(axis=0), usable_values.max(axis=0))
+    else:
+        best = worst = np.zeros(values.shape[1])
+    ends = np.unique(np.linspace(0, total, min(checkpoints, total) + 1).astype(np.int64)[1:])
+    history: list[HistoryPoint] = []
+    front = np.empty((0, values.shape[1]))
+    start = 0
+    feasible_so_far = 0
+    for end in ends:
+        batch = values[start:end][usable[start:end]]
+        feasible_so_far += batch.shape[0]
+        candidates = np.vstack([front, batch])
+        front = candidates[non_dominated_mask(candidates, maximise)]
+        history.append(
+            HistoryPoint(
+                trials=int(end),
+                feasible=feasible_so_far,
+                front_size=int(front.shape[0]),
+                hypervolume=hypervolume(front, maximise, best, worst),
+            )
+        )
+        start = int(end)
+    return history
+
+
+# --- the front as a table ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParetoTable:
+    """The front, sorted best-first by the objectives in the order asked for."""
+
+    columns: tuple[str, ...]
+    """Parquet column names: trial_number, param_*, objective_*, derived_*."""
+    headers: tuple[str, ...]
+    """Display names with units, one per column: `power_w [W]`."""
+    rows: tuple[tuple[Any, ...], ...]
+    objectives: tuple[str, ...]
+    """Objective names the front was computed over."""
+    trials_total: int
+    trials_feasible: int
+    trials_matching: int
+    """Feasible trials that passed `--where` (all feasible ones when there is no filter)."""
+    front_size: int
+    """Size of the whole front, before `--top`."""
+    status: str
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per row, keyed by column name (what `--format json` prints)."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def choose_objectives(results: Results, objectives: Sequence[str] | None) -> tuple[str, ...]:
+    """Validate `--objectives` against metadata; default to all objectives."""
+    known = results.objective_names
+    if not objectives:
+        return known
+    unknown = [name for name in objectives if name not in known]
+    if unknown:
+        raise ConfigError(
+            [
+                Problem("--objectives", name, f"no such objective; known: {', '.join(known)}")
+                for name in unknown
+            ]
+        )
+    return tuple(dict.fromkeys(objectives))
+
+
+def _filtered_view(
+    results: Results, con: duckdb.DuckDBPyConnection, where: str | None
+) -> tuple[str, list[str]]:
+    """A view `designs` over trials with bare-name aliases (`sram_mib` for `param_sram_mib`).
+
+    Returns the WHERE clause to use on it and the trial columns.
+    """
+    columns = columns_of(con, "trials")
+    check_trial_columns(results, columns)
+    aliases: dict[str, list[str]] = {}
+    for column in columns:
+        for prefix in ("param_", "objective_", "derived_", "constraint_"):
+            if column.startswith(prefix):
+                aliases.setdefault(column.removeprefix(prefix), []).append(column)
+    # NOTE: a bare name is offered only when it is unambiguous and not already a column,
+    # so `--where "sram_mib > 64"` works and never silently means a different column.
+    extra = [
+        f"{quote_identifier(full[0])} AS {quote_identifier(short)}"
+        for short, full in aliases.items()
+        if len(full) == 1 and short not in columns
+    ]
+    select = ", ".join(["*", *extra])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW designs AS SELECT {select} FROM trials")
+    condition = FEASIBLE_SQL
+    if where and where.strip():
+        condition = f"({FEASIBLE_SQL}) AND ({where})"
+        try:
+            con.execute(f"SELECT count(*) FROM designs WHERE {condition} LIMIT 0").fetchall()
+        except (duckdb.ParserException, duckdb.BinderException,
+                duckdb.ConversionException) as exc:
+            first_line = str(exc).strip().splitlines()[0]
+            raise ConfigError(
+                [
+                    Problem(
+                        "--where",
+                        "",
+                        f"{first_line}; columns: {', '.join(columns_of(con, 'designs'))}",
+                    )
+                ]
+            ) from None
+    return condition, columns
+
+
+def pareto_front(
+    results: Results,
+    objectives: Sequence[str] | None = None,
+    where: str | None = None,
+    top: int | None = None,
+) -> ParetoTable:
+    """The non-dominated feasible designs of `results`, best-first.
+
+    `where` is a SQL boolean expression over trial columns (`param_*`, `objective_*`,
+    `derived_*`, or their bare names when unambiguous); `top` keeps the first N rows.
+    """
+    chosen = choose_objectives(results, objectives)
+    maximise = [results.objective(name).direction == "maximize" for name in chosen]
+    con = connect(results)
+    try:
+        condition, columns = _filtered_view(results, con, where)
+        objective_columns = [f"objective_{name}" for name in chosen]
+        selected = ", ".join(quote_identifier(c) for c in ["trial_number", *objective_columns])
+        try:
+            arrays = run_query(
+                results, con, f"SELECT {selected} FROM designs WHERE {condition}"
+            ).fetchnumpy()
+        except duckdb.ConversionException as exc:
+            raise ConfigError([Problem("--where", "", str(exc).splitlines()[0])]) from None
+        numbers = np.asarray(arrays["trial_number"], dtype=np.int64)
+        values = (
+            np.column_stack(
+                [np.asarray(arrays[c], dtype=np.float64) for c in objective_columns]
+            )
+            if numbers.size
+            else np.empty((0, len(chosen)))
+        )
+        mask = non_dominated_mask(values, maximise)
+        front_numbers = numbers[mask]
+        counts = run_query(
+            results,
+            con,
+            f"SELECT count(*), count(*) FILTER (WHERE {FEASIBLE_SQL}) FROM trials",
+        ).fetchall()[0]
+        trials_total, trials_feasible = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+
+        shown = ["trial_number"]
+        shown += [f"param_{name}" for name in results.parameter_names]
+        shown += objective_columns
+        shown += [f"objective_{n}" for n in results.objective_names if n not in chosen]
+        shown += derived_columns(results, columns)
+        order = ", ".join(
+            f"{quote_identifier('objective_' + name)} "
+            f"{'DESC' if results.objective(name).direction == 'maximize' else 'ASC'}"
+            for name in chosen
+        )
+        con.register("front_numbers", pa.table({"n": pa.array(front_numbers, pa.int64())}))
+        limit = f" LIMIT {int(top)}" if top is not None and top >= 0 else ""
+        rows = run_query(
+            results,
+            con,
+            f"SELECT {', '.join(quote_identifier(c) for c in shown)} FROM trials "
+            f"WHERE trial_number IN (SELECT n FROM front_numbers) "
+            f"ORDER BY {order}, trial_number{limit}",
+        ).fetchall()
+    finally:
+        con.close()
+    return ParetoTable(
+        columns=tuple(shown),
+        headers=tuple(header(results, c) for c in shown),
+        rows=tuple(tuple(row) for row in rows),
+        objectives=chosen,
+        trials_total=trials_total,
+        trials_feasible=trials_feasible,
+        trials_matching=int(numbers.size),
+        front_size=int(front_numbers.size),
+        status=results.metadata.status,
+    )

@@ -1,0 +1,366 @@
+"""Opening a results folder and querying its Parquet files with duckdb.
+
+The folder layout is the search's contract (format_version 1):
+
+    OUT/metadata.json            what was searched: objectives, parameters, constraints, status
+    OUT/space.yaml               the search-space file exactly as given
+    OUT/study.journal            the Optuna journal (not read here)
+    OUT/trials/part-*.parquet    one row per finished trial
+    OUT/evaluations/part-*.parquet  one row per (trial, workload)
+    OUT/references.parquet       reference chips on the same suite; trial_number = -1 - i
+
+Files are written atomically (hidden temp name, then `os.replace`), so every visible
+`*.parquet` is complete and hidden names are temp files to skip. A search may still be
+writing: everything here works on whatever parts exist at the moment of the call.
+
+Every way a folder can be unusable (missing, empty, half-written, another format version,
+an unreadable file) is a `ConfigError` naming the path and what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dse.errors import ConfigError, Problem
+
+FORMAT_VERSION = 1
+"""The results-folder format this module reads."""
+
+BOUND_NAMES: tuple[str, ...] = ("compute", "sram", "hbm", "ddr", "host", "interconnect")
+"""`bound_<name>_s` columns of evaluations, in display order."""
+
+
+class ObjectiveInfo(BaseModel):
+    # NOTE: extra="ignore" (not "forbid") because this file is written by the search, not
+    # by a user: a newer writer may add a field compatibly without bumping format_version,
+    # and a browser should still open it. Incompatible changes bump format_version.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: str
+    direction: Literal["maximize", "minimize"]
+    unit: str = ""
+
+
+class ParameterInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: str
+    unit: str = ""
+    kind: str = ""
+
+
+class ResultsMetadata(BaseModel):
+    """`metadata.json` of a results folder."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    format_version: int
+    dse_version: str = ""
+    space_file: str = ""
+    space_sha256: str = ""
+    seed: int | None = None
+    sampler: str = ""
+    trials_budget: int | None = None
+    suite: str = ""
+    objectives: tuple[ObjectiveInfo, ...]
+    parameters: tuple[ParameterInfo, ...]
+    constraints: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    started_at: str | None = None
+    finished_at: str | None = None
+    status: Literal["running", "finished", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """A results folder as found at one moment: its metadata and its complete Parquet parts."""
+
+    root: Path
+    metadata: ResultsMetadata
+    trial_files: tuple[str, ...]
+    evaluation_files: tuple[str, ...]
+    references_file: str | None
+    space_text: str | None
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.metadata.objectives)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.metadata.parameters)
+
+    def objective(self, name: str) -> ObjectiveInfo:
+        for info in self.metadata.objectives:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+
+def _visible_parquet(folder: Path) -> tuple[str, ...]:
+    """Complete Parquet parts in `folder`: `*.parquet`, skipping hidden temp files."""
+    if not folder.is_dir():
+        return ()
+    names = sorted(
+        entry.name
+        for entry in os.scandir(folder)
+        if entry.is_file() and entry.name.endswith(".parquet") and not entry.name.startswith(".")
+    )
+    return tuple(str(folder / name) for name in names)
+
+
+def open_results(path: str | os.PathLike[str]) -> Results:
+    """Open a results folder written by `dse search`, or explain why it cannot be browsed."""
+    root = Path(path)
+    source = str(root)
+    if not root.exists():
+        raise ConfigError(f"no such results folder (run `dse search ... --out {root}`)", source)
+    if not root.is_dir():
+        raise ConfigError("not a folder: give the results folder `dse search --out` wrote", source)
+    metadata_path = root / "metadata.json"
+    if not metadata_path.is_file():
+        if any(root.iterdir()):
+            message = (
+                "no metadata.json: not a dse results folder, or one written by a version of "
+                f"dse older than results format {FORMAT_VERSION}"
+            )
+        else:
+            message = "empty folder: no search has written results here yet"
+        raise ConfigError(message, source)
+    metadata = _read_metadata(metadata_path)
+    space_path = root / "space.yaml"
+    references = root / "references.parquet"
+    return Results(
+        root=root,
+        metadata=metadata,
+        trial_files=_visible_parquet(root / "trials"),
+        evaluation_files=_visible_parquet(root / "evaluations"),
+        references_file=str(references) if references.is_file() else None,
+        space_text=space_path.read_text(encoding="utf-8") if space_path.is_file() else None,
+    )
+
+
+def _read_metadata(path: Path) -> ResultsMetadata:
+    source = str(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", source) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"not valid JSON (half-written or damaged?): {exc.msg} at line {exc.lineno}", source
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a JSON object", source)
+    version = raw.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    "format_version",
+                    f"results format {version!r} is not the one this dse reads "
+                    f"({FORMAT_VERSION}); browse it with the dse version that wrote it "
+                    f"({raw.get('dse_version') or 'unknown'}) or rerun the search",
+                )
+            ]
+        )
+    try:
+        return ResultsMetadata.model_validate(raw)
+    except ValidationError as exc:
+        from dse.config._problems import key_path
+
+        problems = [
+            Problem(source, key_path(tuple(err["loc"])), err["msg"]) for err in exc.errors()
+        ]
+        raise ConfigError(problems) from None
+
+
+# --- duckdb -------------------------------------------------------------------------------
+
+
+def _sql_list(paths: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _empty_trials_sql(results: Results, with_reference: bool) -> str:
+    """A typed, empty `trials` relation for a search that has not finished a trial yet."""
+    meta = results.metadata
+    columns = [
+        "CAST(NULL AS BIGINT) AS trial_number",
+        "CAST(NULL AS VARCHAR) AS state",
+        "CAST(NULL AS BOOLEAN) AS feasible",
+        "CAST(NULL AS VARCHAR) AS infeasible_reason",
+        "CAST(NULL AS VARCHAR) AS error",
+    ]
+    for param in meta.parameters:
+        sql_type = "VARCHAR" if param.kind == "categorical" else "DOUBLE"
+        columns.append(f"CAST(NULL AS {sql_type}) AS {quote_identifier('param_' + param.name)}")
+    for objective in meta.objectives:
+        columns.append(f"CAST(NULL AS DOUBLE) AS {quote_identifier('objective_' + objective.name)}")
+    for constraint in meta.constraints:
+        columns.append(f"CAST(NULL AS DOUBLE) AS {quote_identifier('constraint_' + constraint)}")
+    columns.append("CAST(NULL AS TIMESTAMPTZ) AS evaluated_at")
+    if with_reference:
+        columns.append("CAST(NULL AS VARCHAR) AS reference")
+    return "SELECT " + ", ".join(columns) + " WHERE false"
+
+
+def connect(results: Results) -> duckdb.DuckDBPyConnection:
+    """An in-memory duckdb connection with views `trials`, `evaluations` and `refs`.
+
+    The views read exactly the parts that existed when `results` was opened, so a search
+    writing new parts meanwhile cannot change the answer half-way through a query.
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        if results.trial_files:
+            con.execute(
+                "CREATE VIEW trials AS SELECT * FROM read_parquet("
+                f"{_sql_list(results.trial_files)}, union_by_name = true)"
+            )
+        else:
+            con.execute("CREATE VIEW trials AS " + _empty_trials_sql(results, False))
+        if results.evaluation_files:
+            con.execute(
+                "CREATE VIEW evaluations AS SELECT * FROM read_parquet("
+                f"{_sql_list(results.evaluation_files)}, union_by_name = true)"
+            )
+        else:
+            con.execute(
+                "CREATE VIEW evaluations AS SELECT CAST(NULL AS BIGINT) AS trial_number, "
+                "CAST(NULL AS VARCHAR) AS workload, CAST(NULL AS VARCHAR) AS evaluator, "
+                "CAST(NULL AS BOOLEAN) AS feasible, CAST(NULL AS VARCHAR) AS infeasible_reason "
+                "WHERE false"
+            )
+        if results.references_file:
+            con.execute(
+                "CREATE VIEW refs AS SELECT * FROM read_parquet("
+                f"{_sql_list([results.references_file])})"
+            )
+        else:
+            con.execute("CREATE VIEW refs AS " + _empty_trials_sql(results, True))
+    except duckdb.Error as exc:
+        con.close()
+        raise unreadable(results, exc) from None
+    return con
+
+
+def unreadable(results: Results, exc: BaseException) -> ConfigError:
+    """A ConfigError for a Parquet part duckdb could not read (damaged, not Parquet)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ConfigError(
+        f"cannot read the Parquet files: {text} (a part copied or written by hand?)",
+        str(results.root),
+    )
+
+
+def run_query(
+    results: Results, con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> duckdb.DuckDBPyConnection:
+    """Execute `sql`, turning duckdb's file errors into a ConfigError about the folder."""
+    try:
+        return con.execute(sql, list(params))
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise unreadable(results, exc) from None
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """Column names of a view, in order."""
+    rows = con.execute(f"DESCRIBE {relation}").fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def check_trial_columns(results: Results, columns: Sequence[str]) -> None:
+    """Every column metadata.json promises must be in the trial parts."""
+    present = set(columns)
+    wanted = ["trial_number", "state", "feasible"]
+    wanted += [f"objective_{name}" for name in results.objective_names]
+    wanted += [f"param_{name}" for name in results.parameter_names]
+    missing = [name for name in wanted if name not in present]
+    if missing:
+        raise ConfigError(
+            [
+                Problem(
+                    str(results.root / "trials"),
+                    name,
+                    "column missing from the trial Parquet files (written by another "
+                    "version of dse?)",
+                )
+                for name in missing
+            ]
+        )
+
+
+def derived_columns(results: Results, columns: Sequence[str]) -> list[str]:
+    """`derived_*` columns to show, sorted, leaving out those that repeat an objective.
+
+    # NOTE: a derived figure that is also an objective (unit_cost_usd is both when cost is
+    # optimised) is shown once, as the objective, so no two headers read the same.
+    """
+    return sorted(
+        c
+        for c in columns
+        if c.startswith("derived_") and c.removeprefix("derived_") not in results.objective_names
+    )
+
+
+def unit_of_column(results: Results, column: str) -> str:
+    """The unit of a trial column, from metadata or from its name's unit suffix."""
+    if column.startswith("objective_"):
+        name = column.removeprefix("objective_")
+        for objective in results.metadata.objectives:
+            if objective.name == name:
+                return objective.unit
+    if column.startswith("param_"):
+        name = column.removeprefix("param_")
+        for param in results.metadata.parameters:
+            if param.name == name:
+                return param.unit
+    return unit_from_name(column)
+
+
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_usd", "USD"),
+    ("_mm2", "mm²"),
+    ("_m2", "m²"),
+    ("_w", "W"),
+    ("_j", "J"),
+    ("_s", "s"),
+    ("_bytes", "B"),
+    ("_byte_per_s", "B/s"),
+    ("_flop_per_s", "FLOP/s"),
+    ("_per_s", "1/s"),
+    ("_hz", "Hz"),
+    ("_mib", "MiB"),
+    ("_gib", "GiB"),
+    ("_nm", "nm"),
+)
+
+
+def unit_from_name(name: str) -> str:
+    """House style puts the unit at the end of every name: `die_area_mm2` -> `mm²`."""
+    for suffix, unit in sorted(_UNIT_SUFFIXES, key=lambda item: -len(item[0])):
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+def header(results: Results, column: str) -> str:
+    """`objective_power_w` -> `power_w [W]`: the display name with its unit."""
+    short = column
+    for prefix in ("param_", "objective_", "derived_", "constraint_", "metric_"):
+        if column.startswith(prefix):
+            short = column.removeprefix(prefix)
+            break
+    unit = unit_of_column(results, column)
+    return f"{short} [{unit}]" if unit else short

@@ -1,0 +1,200 @@
+"""`dse pareto / show / compare / browse / report`: look at a search's results.
+
+Thin: parse arguments, call `dse.browse`, print. Every unusable results folder, unknown
+trial or bad filter is a ConfigError (one line per problem on stderr, exit 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dse.browse.detail import DesignDetail, design_details, reference_details, reference_names
+from dse.browse.pareto import pareto_front
+from dse.browse.render import (
+    comparison_tables,
+    details_json,
+    natural_width,
+    pareto_csv,
+    pareto_json,
+    pareto_rich,
+)
+from dse.browse.results import open_results
+from dse.cli._app import app, console, report_config_errors
+from dse.errors import ConfigError, Problem
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class DetailFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+ResultsArg = Annotated[
+    Path, typer.Argument(help="Results folder written by `dse search --out`.", show_default=False)
+]
+
+
+def _split_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    return names or None
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@app.command()
+@report_config_errors
+def pareto(
+    results: ResultsArg,
+    objectives: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated objectives to compute the front over (default: all)."),
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="SQL filter over trial columns, e.g. \"sram_mib > 64 AND hbm_stacks <= 4\" "
+            "(param_/objective_/derived_ prefixes optional when unambiguous)."
+        ),
+    ] = None,
+    top: Annotated[int | None, typer.Option(min=0, help="Show only the first N rows.")] = None,
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table
+    ),
+) -> None:
+    """The non-dominated feasible designs, best first, with parameters and objectives."""
+    opened = open_results(results)
+    table = pareto_front(opened, _split_names(objectives), where, top)
+    if table.trials_total == 0:
+        _note(f"{results}: no finished trials yet (search {opened.metadata.status})")
+    elif table.trials_matching == 0:
+        _note(f"{results}: no feasible trial matches ({table.trials_total} trials)")
+    if format is TableFormat.csv:
+        sys.stdout.write(pareto_csv(table))
+    elif format is TableFormat.json:
+        sys.stdout.write(pareto_json(table) + "\n")
+    else:
+        # NOTE: a pipe or a narrow terminal would otherwise squeeze the headers to
+        # "sram_m…"; the table is only useful with its units readable, so it may run wide.
+        width = max(console.width, natural_width(table))
+        Console(width=width).print(pareto_rich(table))
+
+
+@app.command()
+@report_config_errors
+def show(
+    results: ResultsArg,
+    trial: Annotated[int, typer.Argument(help="Trial number.", show_default=False)],
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Reference chip to show beside it (default: the first evaluated; "
+            "'none' for none)."
+        ),
+    ] = None,
+    format: Annotated[DetailFormat, typer.Option("--format", help="Output format.")] = (
+        DetailFormat.table
+    ),
+) -> None:
+    """One design in full: parameters, derived figures, per-workload metrics, bound_by."""
+    opened = open_results(results)
+    details = design_details(opened, [trial])
+    if reference is None:
+        available = reference_names(opened)
+        chosen = available[:1]
+    elif reference.lower() == "none":
+        chosen = []
+    else:
+        chosen = [reference]
+    details += reference_details(opened, chosen)
+    _print_details(details, format)
+
+
+@app.command()
+@report_config_errors
+def compare(
+    results: ResultsArg,
+    trials: Annotated[
+        list[int] | None, typer.Argument(help="Trial numbers.", show_default=False)
+    ] = None,
+    hardware: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hardware", help="Reference chip (preset name) to add; repeat for several."
+        ),
+    ] = None,
+    format: Annotated[DetailFormat, typer.Option("--format", help="Output format.")] = (
+        DetailFormat.table
+    ),
+) -> None:
+    """Several designs (and reference chips) side by side."""
+    if not trials and not hardware:
+        raise ConfigError([Problem("dse compare", "TRIAL", "give at least one trial number")])
+    opened = open_results(results)
+    details = design_details(opened, trials or [])
+    details += reference_details(opened, hardware or [])
+    _print_details(details, format)
+
+
+def _print_details(details: list[DesignDetail], format: DetailFormat) -> None:
+    if format is DetailFormat.json:
+        sys.stdout.write(details_json(details) + "\n")
+        return
+    for table in comparison_tables(details):
+        console.print(table)
+
+
+@app.command()
+@report_config_errors
+def browse(
+    results: ResultsArg,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes the page to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free).")] = 8765,
+) -> None:
+    """Serve the results as an interactive page (rebuilt on every reload)."""
+    from dse.browse.server import make_server
+
+    opened = open_results(results)  # fail early, before binding, on an unusable folder
+    server = make_server(opened.root, host, port)
+    bound_port = server.server_address[1]
+    console.print(f"serving {opened.root} at http://{host}:{bound_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command()
+@report_config_errors
+def report(
+    results: ResultsArg,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="HTML file to write.")
+    ] = Path("report.html"),
+) -> None:
+    """Write the page `dse browse` serves as one self-contained HTML file."""
+    from dse.browse.page import build_page
+
+    opened = open_results(results)
+    html = build_page(opened)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(html, encoding="utf-8")
+    console.print(f"wrote {output} ({len(html.encode()) / 1e6:.1f} MB)")
