@@ -1,0 +1,109 @@
+"""`dse search FILE`: run (or resume) a Pareto search and print the front."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dse.cli._app import EXIT_USAGE, app, console, error_console, report_config_errors
+
+
+@app.command("search")
+@report_config_errors
+def search(
+    file: Path = typer.Argument(..., help="search-space YAML file"),
+    out: str = typer.Option(
+        None, "--out", help="results folder or URI (default: results/<space name>)"
+    ),
+    trials: int = typer.Option(None, "--trials", min=1, help="budget override (trials)"),
+    address: str = typer.Option(
+        None, "--address", help="Ray cluster: auto or ray://host:10001 (default: RAY_ADDRESS, "
+        "else a local Ray in this process)"
+    ),
+    resume: bool = typer.Option(False, "--resume", help="continue the search in --out"),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="CPUs of the local Ray (default: all cores)"
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Search the design space in FILE; results go to --out as Parquet."""
+    from dse.space import load_space
+
+    space = load_space(file)  # a bad file stops here, before Ray starts
+    from dse.results import FolderExists, FolderInUse, read_trials
+    from dse.runtime import SearchOptions, SearchProgress, run_search
+
+    out = out or str(Path("results") / space.name)
+    options = SearchOptions(
+        out=out, trials=trials, address=address, resume=resume, num_cpus=workers
+    )
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.1f} trials/s"),
+        TextColumn("feasible {task.fields[feasible]:.0%}"),
+        TextColumn("front {task.fields[front]}"),
+        TextColumn("HV {task.fields[hv]:.4g}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    )
+    budget = trials or space.spec.budget.trials
+    task = progress.add_task(space.name, total=budget, rate=0.0, feasible=0.0, front=0, hv=0.0)
+
+    def on_progress(update: SearchProgress) -> None:
+        progress.update(
+            task,
+            completed=update.done,
+            total=update.budget,
+            rate=update.trials_per_s,
+            feasible=update.feasible_share,
+            front=update.front_size,
+            hv=update.hypervolume,
+        )
+
+    try:
+        with progress:
+            summary = run_search(space, options, on_progress)
+    except (FolderExists, FolderInUse) as exc:
+        error_console.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+    console.print(
+        f"{summary.done} trials in {summary.elapsed_s:.1f} s on {summary.workers} Ray worker(s) "
+        f"({summary.connection}); {summary.complete} complete, {summary.failed} failed, "
+        f"{summary.feasible} feasible; hypervolume {summary.hypervolume:.4g}"
+        + (f"; {summary.resumed_trials} resumed" if summary.resumed_trials else "")
+    )
+    frame = read_trials(summary.out)
+    front = frame[frame["trial_number"].isin(summary.front_trial_numbers)]
+    first = space.objectives[0]
+    front = front.sort_values(
+        f"objective_{first.name}", ascending=first.direction == "minimize"
+    )
+    table = Table(title=f"Pareto front: {len(front)} designs (results in {summary.out})")
+    table.add_column("trial", justify="right")
+    for objective in space.objectives:
+        arrow = "↑" if objective.direction == "maximize" else "↓"
+        table.add_column(f"{objective.name} {arrow}", justify="right")
+    for name in space.parameters:
+        table.add_column(name, justify="right")
+    for row in front.to_dict("records"):
+        cells = [str(row["trial_number"])]
+        cells += [_shown(row[f"objective_{o.name}"]) for o in space.objectives]
+        cells += [_shown(row[f"param_{n}"]) for n in space.parameters]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,19 @@
+"""Results folders: the Parquet layout (format_version 1), atomic writer, readers.
+
+See `dse.results.schema` for the layout, a contract with `dse pareto/show/compare/browse`.
+"""
+
+from dse.results.reader import read_evaluations, read_metadata, read_references, read_trials
+from dse.results.schema import FORMAT_VERSION
+from dse.results.writer import FolderExists, FolderInUse, ResultsFolder
+
+__all__ = [
+    "FORMAT_VERSION",
+    "FolderExists",
+    "FolderInUse",
+    "ResultsFolder",
+    "read_evaluations",
+    "read_metadata",
+    "read_references",
+    "read_trials",
+]

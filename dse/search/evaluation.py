@@ -1,0 +1,389 @@
+"""Sampled points -> designs -> suite results -> objective and constraint values.
+
+A pure function of the search space and a batch of points: what a Ray worker runs and
+what benchmarks call directly. Imports neither ray nor optuna.
+
+Three outcomes for a point:
+- complete and feasible: built, evaluated, every workload runs, every constraint <= 0;
+- complete and infeasible: unbuildable (e.g. the area budget leaves no compute units),
+  a workload does not fit, or a constraint is violated; recorded with the reason;
+- failed: the evaluator raised; recorded with the error, the search goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dse.hardware import Hardware
+from dse.search.expressions import ExpressionError, Value
+from dse.space import SearchSpace, sanitize_name
+from evaluators.api import SuiteResult
+
+SuiteEvaluator = Callable[[Sequence[Hardware], str], list[SuiteResult]]
+Economics = Callable[[Sequence[Hardware]], list["ChipFigures"]]
+
+UNBUILDABLE_VIOLATION = 1.0e6
+"""Constraint value told to Optuna for a point that could not be built at all.
+
+# NOTE: Optuna ranks infeasible trials by the sum of their violations; relative
+# violations of real designs are O(0.01-10), so an unbuildable point must rank below
+# every buildable one, which 1e6 per constraint guarantees."""
+
+PENALTY_MAGNITUDE = 1.0e30
+"""Objective value told to Optuna for an unbuildable point (sign set by direction).
+
+# NOTE: Optuna refuses NaN objectives (it would record the trial as failed, and the
+# sampler would forget the point and may propose it again). A finite worst value keeps
+# the point in the history; it never reaches the Pareto front, which is feasible-only."""
+
+
+@dataclass(frozen=True, slots=True)
+class PointToEvaluate:
+    trial_number: int
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRow:
+    """One (trial, workload) row of `evaluations/`."""
+
+    workload: str
+    evaluator: str
+    feasible: bool
+    infeasible_reason: str
+    metrics: Mapping[str, float]
+    time_by_bound_s: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialOutcome:
+    """One row of `trials/` plus its workload rows; crosses from workers to the driver."""
+
+    trial_number: int
+    state: Literal["complete", "failed"]
+    feasible: bool
+    infeasible_reason: str
+    error: str
+    params: Mapping[str, Any]
+    derived: Mapping[str, float]
+    objectives: Mapping[str, float]
+    """NaN where the value could not be computed (unbuildable point, failed trial)."""
+    constraints: Mapping[str, float]
+    """Relative violation: (value - max) / |max| or (min - value) / |min|; <= 0 satisfied."""
+    workloads: tuple[WorkloadRow, ...] = field(default=())
+
+    def optuna_values(self, directions: Sequence[str]) -> list[float]:
+        """Objective values to tell Optuna: NaN replaced by the worst finite value."""
+        values = []
+        for (_name, value), direction in zip(self.objectives.items(), directions, strict=True):
+            if math.isfinite(value):
+                values.append(value)
+            else:
+                values.append(-PENALTY_MAGNITUDE if direction == "maximize" else PENALTY_MAGNITUDE)
+        return values
+
+    def optuna_constraints(self) -> dict[str, float]:
+        return {
+            name: value if math.isfinite(value) else UNBUILDABLE_VIOLATION
+            for name, value in self.constraints.items()
+        }
+
+
+def default_suite_evaluator(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]:
+    """The real evaluators, found by suite name through `evaluators.evaluate_suite`."""
+    import evaluators
+
+    return evaluators.evaluate_suite(designs, suite)
+
+
+@dataclass(frozen=True, slots=True)
+class ChipFigures:
+    """What the economics model says about one design."""
+
+    die_area_mm2: float
+    unit_cost_usd: float
+    """inf when the die cannot be made (larger than the usable wafer)."""
+    infeasible_reasons: tuple[str, ...] = ()
+
+
+def default_economics(designs: Sequence[Hardware]) -> list[ChipFigures]:
+    """Die area and unit cost per design from `dse.core.economics`, as one array batch.
+
+    The design's own `technology.die_area_mm2` is used when it has one (search spaces
+    set it from their area budget); otherwise the economics model estimates it.
+    """
+    from dse.core import economics
+    from dse.units import MM2
+
+    batch = economics.chip_economics_batch(economics.EconomicsInputs.from_hardware(designs))
+    figures = []
+    for i in range(len(designs)):
+        reasons: tuple[str, ...] = ()
+        if not bool(batch.feasible[i]):
+            reasons = batch.design(i).infeasible_reasons
+        figures.append(
+            ChipFigures(
+                die_area_mm2=float(batch.die_area_m2[i] / MM2),
+                unit_cost_usd=float(batch.unit_cost_usd[i]),
+                infeasible_reasons=tuple(reasons),
+            )
+        )
+    return figures
+
+
+def _relative_violation(value: float, low: float | None, high: float | None) -> float:
+    # NOTE: constraints are told to Optuna relative to their bound, so a 10 % power
+    # overrun and a 10 % cost overrun weigh the same when NSGA-II ranks infeasible
+    # points by their summed violation (raw W and USD differ by 1e4).
+    violations = []
+    if high is not None:
+        violations.append((value - high) / (abs(high) if high != 0 else 1.0))
+    if low is not None:
+        violations.append((low - value) / (abs(low) if low != 0 else 1.0))
+    return max(violations)
+
+
+def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: float) -> dict:
+    namespace: dict[str, Value] = {
+        "score": float(result.score),
+        "power_w": float(result.power_w),
+        "unit_cost_usd": float(unit_cost_usd),
+        "die_area_mm2": float(die_area_mm2),
+        "infeasible_workloads": float(sum(1 for w in result.workloads if not w.feasible)),
+    }
+    sums: dict[str, list[float]] = {}
+    for workload in result.workloads:
+        prefix = f"workloads.{sanitize_name(workload.workload)}"
+        for metric, value in workload.metrics.items():
+            namespace[f"{prefix}.{sanitize_name(metric)}"] = float(value)
+            if workload.feasible:
+                sums.setdefault(sanitize_name(metric), []).append(float(value))
+    for metric, values in sums.items():
+        namespace[f"mean.{metric}"] = sum(values) / len(values)
+    return namespace
+
+
+def _workload_rows(result: SuiteResult) -> tuple[WorkloadRow, ...]:
+    return tuple(
+        WorkloadRow(
+            workload=w.workload,
+            evaluator=w.evaluator,
+            feasible=bool(w.feasible),
+            infeasible_reason="; ".join(w.infeasible_reasons),
+            metrics={k: float(v) for k, v in w.metrics.items()},
+            time_by_bound_s={k: float(v) for k, v in w.time_by_bound_s.items()},
+        )
+        for w in result.workloads
+    )
+
+
+def _outcome_from_result(
+    space: SearchSpace,
+    point: PointToEvaluate,
+    values: Mapping[str, Value],
+    derived: Mapping[str, float],
+    result: SuiteResult,
+    chip: ChipFigures,
+) -> TrialOutcome:
+    namespace: dict[str, Value] = {
+        **values,
+        **_suite_namespace(result, chip.die_area_mm2, chip.unit_cost_usd),
+    }
+    reasons: list[str] = list(result.infeasible_reasons) if not result.feasible else []
+    if not result.feasible and not reasons:
+        reasons.append("a workload does not run on this design")
+    reasons.extend(chip.infeasible_reasons)
+    objectives: dict[str, float] = {}
+    for name, expression in space.objective_expressions.items():
+        try:
+            objectives[name] = float(expression.evaluate(namespace))
+        except (ExpressionError, TypeError, ValueError) as exc:
+            objectives[name] = math.nan
+            reasons.append(f"objective {name}: {exc}")
+    constraints: dict[str, float] = {}
+    for name, expression in space.constraint_expressions.items():
+        spec = space.constraints[name]
+        try:
+            value = float(expression.evaluate(namespace))
+        except (ExpressionError, TypeError, ValueError) as exc:
+            constraints[name] = math.nan
+            reasons.append(f"constraint {name}: {exc}")
+            continue
+        constraints[name] = _relative_violation(value, spec.min, spec.max)
+        if constraints[name] > 0:
+            bound = f"<= {spec.max:g}" if spec.max is not None and value > spec.max else (
+                f">= {spec.min:g}"
+            )
+            reasons.append(f"{name}: {value:.4g} {spec.unit} not {bound}".replace("  ", " "))
+    suite_derived = {
+        key: float(v) for key, v in namespace.items() if key in _SUITE_KEYS and isinstance(v, float)
+    }
+    return TrialOutcome(
+        trial_number=point.trial_number,
+        state="complete",
+        feasible=not reasons,
+        infeasible_reason="; ".join(reasons),
+        error="",
+        params=dict(point.params),
+        derived={**derived, **suite_derived},
+        objectives=objectives,
+        constraints=constraints,
+        workloads=_workload_rows(result),
+    )
+
+
+_SUITE_KEYS = frozenset(
+    {"score", "power_w", "unit_cost_usd", "die_area_mm2", "infeasible_workloads"}
+)
+
+
+def _nan_map(names: Sequence[str]) -> dict[str, float]:
+    return {name: math.nan for name in names}
+
+
+def _unbuildable(space: SearchSpace, point: PointToEvaluate, derived: Mapping[str, float],
+                 reasons: Sequence[str]) -> TrialOutcome:
+    return TrialOutcome(
+        trial_number=point.trial_number,
+        state="complete",
+        feasible=False,
+        infeasible_reason="unbuildable: " + "; ".join(reasons),
+        error="",
+        params=dict(point.params),
+        derived=dict(derived),
+        objectives=_nan_map(list(space.objective_expressions)),
+        constraints=_nan_map(list(space.constraint_expressions)),
+    )
+
+
+def _failed(space: SearchSpace, point: PointToEvaluate, derived: Mapping[str, float],
+            error: str) -> TrialOutcome:
+    return TrialOutcome(
+        trial_number=point.trial_number,
+        state="failed",
+        feasible=False,
+        infeasible_reason="",
+        error=error,
+        params=dict(point.params),
+        derived=dict(derived),
+        objectives=_nan_map(list(space.objective_expressions)),
+        constraints=_nan_map(list(space.constraint_expressions)),
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def evaluate_hardware(
+    space: SearchSpace,
+    points: Sequence[PointToEvaluate],
+    designs: Sequence[Hardware],
+    values: Sequence[Mapping[str, Value]],
+    derived: Sequence[Mapping[str, float]],
+    suite_evaluator: SuiteEvaluator | None = None,
+    economics: Economics | None = None,
+) -> list[TrialOutcome]:
+    """Evaluate built designs as one vectorised batch; isolate a design that raises."""
+    suite_evaluator = suite_evaluator or default_suite_evaluator
+    economics = economics or default_economics
+    if not designs:
+        return []
+    try:
+        results = suite_evaluator(designs, space.spec.suite)
+        figures = economics(designs)
+        batch = list(zip(results, figures, strict=True))
+    except Exception:
+        # NOTE: one bad design must not fail its whole batch: re-run one by one so the
+        # error lands on the design that raised and the others are still evaluated.
+        outcomes = []
+        for i in range(len(designs)):
+            outcomes.extend(
+                evaluate_hardware(
+                    space, points[i : i + 1], designs[i : i + 1], values[i : i + 1],
+                    derived[i : i + 1], suite_evaluator, economics,
+                )
+                if len(designs) > 1
+                else [_evaluate_single_or_fail(space, points[i], designs[i], values[i],
+                                               derived[i], suite_evaluator, economics)]
+            )
+        return outcomes
+    return [
+        _outcome_from_result(space, point, value, der, result, chip)
+        for point, value, der, (result, chip) in zip(
+            points, values, derived, batch, strict=True
+        )
+    ]
+
+
+def _evaluate_single_or_fail(
+    space: SearchSpace,
+    point: PointToEvaluate,
+    design: Hardware,
+    values: Mapping[str, Value],
+    derived: Mapping[str, float],
+    suite_evaluator: SuiteEvaluator,
+    economics: Economics,
+) -> TrialOutcome:
+    try:
+        (result,) = suite_evaluator([design], space.spec.suite)
+        (chip,) = economics([design])
+    except Exception as exc:
+        return _failed(space, point, derived, _describe(exc))
+    return _outcome_from_result(space, point, values, derived, result, chip)
+
+
+def evaluate_points(
+    space: SearchSpace,
+    points: Sequence[PointToEvaluate],
+    suite_evaluator: SuiteEvaluator | None = None,
+    economics: Economics | None = None,
+) -> list[TrialOutcome]:
+    """Build and evaluate a batch of sampled points; outcomes in the order of `points`."""
+    outcomes: dict[int, TrialOutcome] = {}
+    built_points: list[PointToEvaluate] = []
+    designs: list[Hardware] = []
+    values: list[Mapping[str, Value]] = []
+    derived: list[Mapping[str, float]] = []
+    for index, point in enumerate(points):
+        try:
+            built = space.build(point.params, f"{space.name}-trial-{point.trial_number}")
+        except Exception as exc:
+            outcomes[index] = _failed(space, point, {}, _describe(exc))
+            continue
+        if built.hardware is None:
+            outcomes[index] = _unbuildable(space, point, built.derived, built.infeasible_reasons)
+            continue
+        built_points.append(point)
+        designs.append(built.hardware)
+        values.append(built.values)
+        derived.append(built.derived)
+    evaluated = iter(
+        evaluate_hardware(space, built_points, designs, values, derived, suite_evaluator, economics)
+    )
+    return [outcomes[i] if i in outcomes else next(evaluated) for i in range(len(points))]
+
+
+def evaluate_references(
+    space: SearchSpace,
+    designs: Sequence[Hardware],
+    suite_evaluator: SuiteEvaluator | None = None,
+    economics: Economics | None = None,
+) -> list[TrialOutcome]:
+    """Reference chips on the same suite, objectives and constraints; trial -1 - i.
+
+    Parameters and space-derived quantities do not exist for a preset: objectives that
+    read them come out NaN, with the reason.
+    """
+    points = [PointToEvaluate(-1 - i, {}) for i in range(len(designs))]
+    constants: dict[str, Value] = {k: c.value for k, c in space.spec.constants.items()}
+    return evaluate_hardware(
+        space, points, designs, [constants] * len(designs), [{}] * len(designs),
+        suite_evaluator, economics,
+    )

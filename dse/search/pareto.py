@@ -1,0 +1,88 @@
+"""Pareto fronts and hypervolume over objective tables (numpy; moocore for the geometry).
+
+Objectives are turned into "smaller is better" and scaled by a reference point so that
+throughput (x reference), watts and dollars weigh alike: each objective is divided by
+the absolute value of its hypervolume reference, and the reference point becomes 1 (a
+maximised objective is negated first, so its reference becomes -1 -> mapped to 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import moocore
+import numpy as np
+
+FloatArray = np.ndarray
+
+
+def to_minimisation(values: FloatArray, directions: Sequence[str]) -> FloatArray:
+    """Negate maximised columns of an (N, M) table."""
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    return np.asarray(values, dtype=float) * signs
+
+
+def pareto_mask(values: FloatArray, directions: Sequence[str]) -> np.ndarray:
+    """Boolean mask of the non-dominated rows (NaN rows are never on the front)."""
+    values = np.asarray(values, dtype=float)
+    mask = np.zeros(len(values), dtype=bool)
+    finite = np.all(np.isfinite(values), axis=1) if values.size else mask
+    if not finite.any():
+        return mask
+    mask[np.flatnonzero(finite)] = moocore.is_nondominated(
+        to_minimisation(values[finite], directions)
+    )
+    return mask
+
+
+def normalised(
+    values: FloatArray, directions: Sequence[str], reference: Sequence[float]
+) -> tuple[FloatArray, FloatArray]:
+    """Minimisation form scaled so the reference point is all ones; returns (points, ref)."""
+    minimised = to_minimisation(values, directions)
+    ref = to_minimisation(np.asarray([reference], dtype=float), directions)[0]
+    scale = np.where(np.abs(ref) > 0, np.abs(ref), 1.0)
+    return minimised / scale, ref / scale
+
+
+def hypervolume(
+    values: FloatArray, directions: Sequence[str], reference: Sequence[float]
+) -> float:
+    """Hypervolume dominated by `values` up to `reference`, in normalised units.
+
+    Rows that do not strictly dominate the reference point contribute nothing.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return 0.0
+    values = values[np.all(np.isfinite(values), axis=1)]
+    points, ref = normalised(values, directions, reference)
+    points = points[np.all(points < ref, axis=1)]
+    if len(points) == 0:
+        return 0.0
+    return float(moocore.hypervolume(points, ref=ref))
+
+
+def default_reference(
+    values: FloatArray, directions: Sequence[str], given: Sequence[float | None]
+) -> list[float]:
+    """Hypervolume reference point: the file's value where given, else from `values`.
+
+    # NOTE: without a given value, a maximised objective counts from 0 (no throughput)
+    # and a minimised one from twice the worst value seen in `values` (the reference
+    # chips at search start), so the reference chips themselves add volume and the
+    # point stays fixed for the whole search (hypervolume comparable across progress).
+    """
+    values = np.asarray(values, dtype=float)
+    reference: list[float] = []
+    for j, (direction, fixed) in enumerate(zip(directions, given, strict=True)):
+        if fixed is not None:
+            reference.append(float(fixed))
+            continue
+        column = values[:, j] if values.size else np.array([])
+        column = column[np.isfinite(column)]
+        if direction == "maximize":
+            reference.append(0.0)
+        else:
+            reference.append(float(2.0 * column.max()) if column.size else 1.0)
+    return reference

@@ -1,0 +1,177 @@
+"""The Optuna side of a search: distributions, samplers, the journal-backed study, tells.
+
+The driver owns one study per output folder, stored as an Optuna journal file beside
+the results (`optuna-dashboard OUT/study.journal` opens it). Constraints go through the
+Optuna 5.0 API (`trial.set_constraint`, <= 0 feasible).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from dse.search.evaluation import TrialOutcome
+from dse.space import SearchSpace
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+DEFAULT_SAMPLER = "nsga2"
+
+
+def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
+    """One Optuna distribution per parameter, straight from the file (no second model)."""
+    result: dict[str, BaseDistribution] = {}
+    for name, p in space.parameters.items():
+        if p.kind == "categorical":
+            assert p.choices is not None
+            result[name] = CategoricalDistribution(list(p.choices))
+        elif p.kind == "int":
+            assert p.low is not None and p.high is not None
+            result[name] = IntDistribution(
+                int(p.low), int(p.high), log=p.log, step=int(p.step or 1)
+            )
+        else:
+            assert p.low is not None and p.high is not None
+            result[name] = FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+    return result
+
+
+def make_sampler(space: SearchSpace, seed: int | None = None) -> BaseSampler:
+    """The sampler the file names, with its settings (already checked by dse.space)."""
+    spec = space.spec.sampler
+    settings: dict[str, Any] = dict(spec.settings)
+    seed = space.spec.seed if seed is None else seed
+    if spec.name == "nsga2":
+        # NOTE: population defaults to the batch size, so one asked batch is one
+        # generation and the workers never wait for stragglers of another generation.
+        settings.setdefault("population_size", max(space.spec.budget.batch_size, 8))
+        return optuna.samplers.NSGAIISampler(seed=seed, **settings)
+    if spec.name == "nsga3":
+        settings.setdefault("population_size", max(space.spec.budget.batch_size, 8))
+        return optuna.samplers.NSGAIIISampler(seed=seed, **settings)
+    if spec.name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, **settings)
+    if spec.name == "gp":
+        return optuna.samplers.GPSampler(seed=seed, **settings)
+    if spec.name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if spec.name == "grid":
+        points = int(settings.get("points_per_float", 5))
+        grid = {name: p.grid_values(points) for name, p in space.parameters.items()}
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    raise ValueError(f"unknown sampler {spec.name!r}")
+
+
+def repair_journal(path: Path) -> int:
+    """Drop a torn last line left by a process killed mid-write; returns bytes removed.
+
+    # NOTE: Optuna's journal reader stops at a line without its newline, and the next
+    # append would glue a new record onto the torn one; truncating to the last complete
+    # record keeps every finished write and loses only the one that never completed.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    with open(path, "rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        position = size
+        chunk = 4096
+        while position > 0:
+            start = max(0, position - chunk)
+            handle.seek(start)
+            block = handle.read(position - start)
+            newline = block.rfind(b"\n")
+            if newline != -1:
+                keep = start + newline + 1
+                break
+            position = start
+        else:
+            keep = 0
+        if keep < size:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return size - keep
+
+
+def storage_for(journal_path: Path) -> JournalStorage:
+    # NOTE: the open(O_EXCL) lock instead of the default symlink lock; the folder lock
+    # of dse.results guarantees one driver per study, and a lock left by a killed
+    # driver is cleared on resume (dse.runtime), so Optuna's 30 s grace period never
+    # stalls a resumed search.
+    backend = JournalFileBackend(str(journal_path), lock_obj=JournalFileOpenLock(str(journal_path)))
+    return JournalStorage(backend)
+
+
+def clear_stale_journal_lock(journal_path: Path) -> bool:
+    """Remove the journal's lock file left by a killed driver (call under the folder lock)."""
+    removed = False
+    for suffix in (".lock",):
+        lock = Path(str(journal_path) + suffix)
+        if lock.exists() or lock.is_symlink():
+            lock.unlink()
+            removed = True
+    return removed
+
+
+def create_study(space: SearchSpace, journal_path: Path, seed: int | None = None) -> optuna.Study:
+    return optuna.create_study(
+        storage=storage_for(journal_path),
+        study_name=space.name,
+        directions=[o.direction for o in space.objectives],
+        sampler=make_sampler(space, seed),
+    )
+
+
+def load_study(space: SearchSpace, journal_path: Path, seed: int | None = None) -> optuna.Study:
+    return optuna.load_study(
+        storage=storage_for(journal_path),
+        study_name=space.name,
+        sampler=make_sampler(space, seed),
+    )
+
+
+def ask_batch(
+    study: optuna.Study, dists: Mapping[str, BaseDistribution], count: int
+) -> list[Trial]:
+    return [study.ask(dict(dists)) for _ in range(count)]
+
+
+def trial_for(study: optuna.Study, frozen: FrozenTrial) -> Trial:
+    """A live `Trial` handle for a stored RUNNING trial (one left by a killed driver)."""
+    return Trial(study, frozen._trial_id)
+
+
+def running_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(
+        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+    )
+
+
+def tell(
+    study: optuna.Study, trial: Trial, outcome: TrialOutcome, directions: Sequence[str]
+) -> None:
+    """Tell one outcome: constraints first (they are read when the trial completes)."""
+    if outcome.state == "failed":
+        study.tell(trial, state=TrialState.FAIL)
+        return
+    for name, value in outcome.optuna_constraints().items():
+        trial.set_constraint(name, value)
+    study.tell(trial, outcome.optuna_values(directions))
