@@ -1,0 +1,209 @@
+"""Convolutional networks (ResNet-50): training and inference, data parallel.
+
+Each convolution is followed by batch-norm and ReLU (one streaming pass over its output),
+bottleneck blocks end in a residual add, and the classifier is a matmul. Training runs
+the convolutions forward and backward, reduces gradients over the data-parallel group
+(overlapped with the backward pass) and applies SGD with momentum. Input images arrive
+over the host link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dse.core import BOUND_NAMES
+from dse.hardware import Hardware
+from dse.workload import Collective, Conv2d, Elementwise, MatMul, Operator, Transfer
+from evaluators._common import (
+    element_bytes,
+    finite_metrics,
+    infeasible,
+    memory_reason,
+    precision_reasons,
+    usable_memory_bytes,
+)
+from evaluators._program import Phase, PhaseResult, run_phases
+from evaluators.api import WorkloadMetrics
+from evaluators.models import CnnArchitecture
+from evaluators.workload_files import ModelWorkload
+
+NAME = "cnn"
+
+# NOTE: the input pipeline ships decoded, cropped uint8 images (3 x H x W bytes) to the
+# device; normalisation to the working precision happens on the device (NVIDIA DALI and
+# MLPerf ResNet-50 submissions do this).
+INPUT_BYTES_PER_PIXEL = 3.0
+# NOTE: training keeps, per convolution output element, the conv output (batch-norm input),
+# the normalised output and the ReLU output for the backward pass: three tensors.
+SAVED_TENSORS_PER_CONV_OUTPUT = 3.0
+# NOTE: SGD with momentum (the MLPerf ResNet-50 reference uses LARS, same state size):
+# fp32 master weight, gradient and momentum, 12 bytes per parameter.
+OPTIMIZER_STATE_BYTES_PER_PARAM = 12.0
+MAX_AUTO_BATCH = 2048
+
+
+def _arch(workload: ModelWorkload) -> CnnArchitecture:
+    if not isinstance(workload.model, CnnArchitecture):
+        raise TypeError(f"{NAME} needs a CNN model, got {workload.model_name}")
+    return workload.model
+
+
+def conv_output_elements_per_sample(arch: CnnArchitecture) -> float:
+    total = 0.0
+    for c in arch.convs:
+        out = -(-c.size // c.stride)
+        total += c.count * c.out_channels * out * out
+    return total
+
+
+def activation_bytes(workload: ModelWorkload, batch: int) -> float:
+    """Activations kept per chip: the training backward's saved tensors, or for inference
+    the two largest live feature maps."""
+    arch = _arch(workload)
+    e = element_bytes(workload.precision)
+    if workload.kind == "training":
+        return batch * SAVED_TENSORS_PER_CONV_OUTPUT * conv_output_elements_per_sample(arch) * e
+    largest = max(c.in_channels * c.size * c.size for c in arch.convs)
+    return batch * 2.0 * largest * e
+
+
+def memory_per_chip_bytes(workload: ModelWorkload, batch: int) -> float:
+    arch = _arch(workload)
+    e = element_bytes(workload.precision)
+    state = arch.params * (e + (OPTIMIZER_STATE_BYTES_PER_PARAM
+                                if workload.kind == "training" else 0.0))
+    return state + activation_bytes(workload, batch)
+
+
+def conv_ops(arch: CnnArchitecture, batch: int, dtype: str, training: bool) -> list[Operator]:
+    """Convolutions, batch-norm + ReLU passes, residual adds and the classifier."""
+    e = element_bytes(dtype)
+    passes = 3.0 if training else 1.0
+    ops: list[Operator] = []
+    for c in arch.convs:
+        ops.append(Conv2d(batch=batch, in_channels=c.in_channels, out_channels=c.out_channels,
+                          height=c.size, width=c.size, kernel=c.kernel, stride=c.stride,
+                          dtype=dtype, pass_="forward_backward" if training else "forward",
+                          count=c.count))
+        out = -(-c.size // c.stride)
+        elements = batch * c.out_channels * out * out
+        # NOTE: inference folds batch-norm into the convolution and fuses ReLU (TensorRT);
+        # training runs batch-norm statistics + normalise + ReLU as separate passes.
+        if training:
+            ops.append(Elementwise(bytes_read=2.0 * elements * e * passes,
+                                   bytes_written=elements * e * passes,
+                                   flops=8.0 * elements * passes, dtype=dtype,
+                                   count=c.count))
+    if arch.classes:
+        ops.append(MatMul(m=batch, n=arch.classes, k=arch.classifier_in, dtype=dtype))
+        if training:
+            ops.append(MatMul(m=batch, n=arch.classifier_in, k=arch.classes, dtype=dtype))
+            ops.append(MatMul(m=arch.classifier_in, n=arch.classes, k=batch, dtype=dtype))
+    return ops
+
+
+def input_transfer(arch: CnnArchitecture, batch: int) -> Transfer:
+    return Transfer("host_to_device",
+                    batch * INPUT_BYTES_PER_PIXEL * arch.image_size * arch.image_size)
+
+
+def training_phases(workload: ModelWorkload) -> list[Phase]:
+    arch = _arch(workload)
+    plan = workload.system
+    batch = workload.global_batch // plan.data_parallel
+    step = [input_transfer(arch, batch), *conv_ops(arch, batch, workload.precision, True)]
+    overlapped: list[Operator] = []
+    if plan.data_parallel > 1:
+        # NOTE: DDP all-reduces fp32 gradients bucket by bucket during the backward pass.
+        overlapped.append(Collective("all_reduce", arch.params * 4.0, plan.data_parallel))
+    optimizer = Elementwise(bytes_read=arch.params * 16.0, bytes_written=arch.params * 10.0,
+                            flops=arch.params * 6.0, dtype="fp32")
+    return [Phase("step", (*step, optimizer), overlapped_ops=tuple(overlapped))]
+
+
+def inference_phases(workload: ModelWorkload, batch: int) -> list[Phase]:
+    arch = _arch(workload)
+    return [Phase("forward", (input_transfer(arch, batch),
+                              *conv_ops(arch, batch, workload.precision, False)))]
+
+
+def per_chip_batch(hw: Hardware, workload: ModelWorkload) -> int:
+    plan = workload.system
+    if workload.kind == "training":
+        return workload.global_batch // plan.data_parallel
+    if workload.batch is not None:
+        return workload.batch // plan.data_parallel
+    per_sample = activation_bytes(workload, 1)
+    room = usable_memory_bytes(hw) - memory_per_chip_bytes(workload, 0)
+    if room < per_sample:
+        return 0
+    batch = min(int(room // per_sample), MAX_AUTO_BATCH)
+    return 1 << (batch.bit_length() - 1)  # power of two: few distinct core calls
+
+
+def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: PhaseResult,
+                 batch: int, name: str, extra_reasons: Sequence[Sequence[str]] | None = None
+                 ) -> list[WorkloadMetrics]:
+    """Throughput, power and memory from one step of `batch` samples per chip."""
+    plan = workload.system
+    step = result.step_time_s()
+    energy = result.step_energy_j()
+    memory = memory_per_chip_bytes(workload, batch)
+    peak_flops = result.step_flops()
+    out: list[WorkloadMetrics] = []
+    for d, hw in enumerate(designs):
+        reasons = list(precision_reasons(hw, workload.precision)) + list(result.reasons[d])
+        reasons += list(extra_reasons[d]) if extra_reasons else []
+        if memory > usable_memory_bytes(hw):
+            reasons.append(memory_reason(memory, hw, f"batch {batch} per chip"))
+        peak = hw.compute.peak_flop_per_s.get(workload.precision, 0.0)
+        samples = batch * plan.data_parallel
+        values = {
+            "step_time_s": step[d],
+            "samples_per_s": samples / step[d],
+            "samples_per_s_per_chip": batch / step[d],
+            "batch": float(batch * plan.data_parallel),
+            "hardware_flops_utilization": peak_flops / step[d] / peak if peak else 0.0,
+            "power_w": energy[d] / step[d],
+            "energy_per_sample_j": energy[d] / batch,
+            "memory_per_chip_bytes": memory,
+            "clock_fraction": result.clock_fraction[d],
+        }
+        if workload.kind == "training":
+            values["model_flops_utilization"] = values["hardware_flops_utilization"]
+        metrics = finite_metrics(values)
+        if reasons:
+            out.append(infeasible(workload.name, name, reasons, metrics))
+        else:
+            out.append(WorkloadMetrics(workload.name, name, True, (), metrics,
+                                       result.time_by_bound(d)))
+    return out
+
+
+def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
+    if workload.kind == "training":
+        result = run_phases(designs, training_phases(workload),
+                            resident_bytes=memory_per_chip_bytes(workload, 0))
+        return metrics_from(designs, workload, result,
+                            workload.global_batch // workload.system.data_parallel, NAME)
+    batches = [per_chip_batch(hw, workload) for hw in designs]
+    out: list[WorkloadMetrics | None] = [None] * len(designs)
+    for batch in sorted(set(batches)):
+        indices = [i for i, b in enumerate(batches) if b == batch]
+        group = [designs[i] for i in indices]
+        if batch <= 0:
+            for i in indices:
+                out[i] = infeasible(workload.name, NAME, [memory_reason(
+                    memory_per_chip_bytes(workload, 1), designs[i], "one sample")])
+            continue
+        result = run_phases(group, inference_phases(workload, batch),
+                            resident_bytes=memory_per_chip_bytes(workload, 0))
+        for i, metrics in zip(indices, metrics_from(group, workload, result, batch, NAME),
+                              strict=True):
+            out[i] = metrics
+    return [m for m in out if m is not None]
+
+
+__all__ = ["BOUND_NAMES", "NAME", "evaluate", "memory_per_chip_bytes", "np"]

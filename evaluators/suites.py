@@ -1,0 +1,240 @@
+"""Workload suites: named, weighted sets of model-level workloads with one score.
+
+A suite is a YAML file in `evaluators/suites/`:
+
+```yaml
+name: vision
+description: ...
+reference: nvidia-a100-80gb      # preset the scores are relative to
+workloads:
+  - weight: 2
+    throughput: samples_per_s    # optional; default by evaluator (see THROUGHPUT_METRIC)
+    precisions: [bf16, fp16]     # optional: the first one the design supports is used
+    workload: {name: resnet50-train, kind: training, model: resnet50, batch: 2048, ...}
+```
+or, for a suite made of suites, `include: [{suite: vision, weight: 1}, ...]`.
+
+Score (documented contract, see docs/evaluators.md): for a design, the weighted geometric
+mean over workloads of (throughput of the design / throughput of the reference chip on
+the same workload and plan):
+
+    score = exp( sum_i w_i * ln(T_i / T_i_ref) / sum_i w_i )
+
+1.0 means "as fast as the reference"; 0.0 when any workload is infeasible (the reasons
+are kept). Included suites contribute their workloads with weights scaled so that each
+included suite carries its `weight` in total. `power_w` is the weighted mean of the
+workloads' average power per chip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dse.errors import ConfigError, Problem
+from dse.hardware import PRECISIONS, Hardware
+from evaluators.api import SuiteResult, WorkloadMetrics
+from evaluators.evaluation import evaluate_workloads
+from evaluators.workload_files import ModelWorkload, parse_model_workloads
+
+SUITES_DIR = Path(__file__).parent / "suites"
+
+THROUGHPUT_METRIC: Mapping[str, str] = {
+    "transformer_training": "tokens_per_s",
+    "transformer_inference": "output_tokens_per_s",
+    "cnn": "samples_per_s",
+    "detection": "samples_per_s",
+    "recommendation": "samples_per_s",
+    "mixed_pipeline": "samples_per_s",
+}
+
+
+def default_throughput_metric(workload: ModelWorkload) -> str:
+    """The metric a suite scores a workload on unless the suite names one."""
+    if workload.evaluator == "transformer_inference" and workload.output_tokens == 0:
+        return "samples_per_s"  # encoders (BERT) serve samples, not generated tokens
+    return THROUGHPUT_METRIC[workload.evaluator]
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteEntry:
+    workload: ModelWorkload
+    weight: float
+    throughput_metric: str
+    precisions: tuple[str, ...]
+    """Acceptable precisions, preferred first; empty: only the workload's own."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    name: str
+    description: str
+    reference: str
+    entries: tuple[SuiteEntry, ...]
+    source: str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _EntrySchema(_Strict):
+    weight: float = Field(default=1.0, gt=0)
+    throughput: str | None = None
+    precisions: list[str] = []
+    workload: dict[str, Any]
+
+
+class _IncludeSchema(_Strict):
+    suite: str
+    weight: float = Field(default=1.0, gt=0)
+
+
+class _SuiteSchema(_Strict):
+    name: str
+    description: str = ""
+    reference: str
+    workloads: list[_EntrySchema] = []
+    include: list[_IncludeSchema] = []
+
+
+def list_suites() -> list[str]:
+    """Names of the suites shipped in evaluators/suites/."""
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+
+
+def _suite_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return SUITES_DIR / f"{name_or_path}.yaml"
+
+
+@lru_cache(maxsize=64)
+def load_suite(name_or_path: str) -> Suite:
+    """A suite by name (evaluators/suites/NAME.yaml) or path; ConfigError lists problems."""
+    path = _suite_path(name_or_path)
+    source = str(path)
+    if not path.exists():
+        raise ConfigError(f"no such suite; known suites: {', '.join(list_suites())}",
+                          str(name_or_path))
+    try:
+        raw = yaml.safe_load(path.read_text())
+        doc = _SuiteSchema.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source) from None
+    except ValidationError as exc:
+        raise ConfigError([Problem(source, ".".join(str(p) for p in e["loc"]), e["msg"])
+                           for e in exc.errors()]) from None
+    problems: list[Problem] = []
+    entries: list[SuiteEntry] = []
+    if doc.workloads:
+        try:
+            workloads = parse_model_workloads([e.workload for e in doc.workloads], source)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            workloads = []
+        for index, (spec, workload) in enumerate(zip(doc.workloads, workloads, strict=False)):
+            metric = spec.throughput or default_throughput_metric(workload)
+            for p in spec.precisions:
+                if p not in PRECISIONS:
+                    problems.append(Problem(source, f"workloads[{index}].precisions",
+                                            f"{p!r} is not one of {', '.join(PRECISIONS)}"))
+            entries.append(SuiteEntry(workload, spec.weight, metric, tuple(spec.precisions)))
+    for index, inc in enumerate(doc.include):
+        try:
+            sub = load_suite(inc.suite)
+        except ConfigError as exc:
+            problems.append(Problem(source, f"include[{index}].suite",
+                                    "; ".join(str(p) for p in exc.problems)))
+            continue
+        total = sum(e.weight for e in sub.entries)
+        entries.extend(replace(e, weight=inc.weight * e.weight / total) for e in sub.entries)
+    if not entries and not problems:
+        problems.append(Problem(source, "workloads", "a suite needs workloads or include"))
+    names = [e.workload.name for e in entries]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(Problem(source, "workloads", f"workload name {name!r} appears twice"))
+    if problems:
+        raise ConfigError(problems)
+    return Suite(doc.name, doc.description, doc.reference, tuple(entries), source)
+
+
+def _variant(entry: SuiteEntry, hw: Hardware) -> ModelWorkload:
+    for precision in entry.precisions:
+        if hw.supports(precision):
+            if precision == entry.workload.precision:
+                return entry.workload
+            return replace(entry.workload, precision=precision)
+    return entry.workload
+
+
+def evaluate_entry(designs: Sequence[Hardware], entry: SuiteEntry) -> list[WorkloadMetrics]:
+    """One suite entry on many designs: one evaluator call per precision variant."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    variants: dict[str, ModelWorkload] = {}
+    for index, hw in enumerate(designs):
+        variant = _variant(entry, hw)
+        groups[variant.precision].append(index)
+        variants[variant.precision] = variant
+    out: list[WorkloadMetrics | None] = [None] * len(designs)
+    for precision, indices in groups.items():
+        results = evaluate_workloads([designs[i] for i in indices], variants[precision])
+        for i, r in zip(indices, results, strict=True):
+            out[i] = r
+    return [r for r in out if r is not None]
+
+
+@lru_cache(maxsize=16)
+def reference_throughputs(suite_name: str) -> tuple[float, ...]:
+    """Throughput of the suite's reference chip on each entry (cached per process)."""
+    from dse.config import load_hardware
+
+    suite = load_suite(suite_name)
+    reference = load_hardware(suite.reference)
+    values: list[float] = []
+    problems: list[Problem] = []
+    for entry in suite.entries:
+        result = evaluate_entry([reference], entry)[0]
+        value = result.metrics.get(entry.throughput_metric, 0.0)
+        if not result.feasible or value <= 0:
+            problems.append(Problem(suite.source, f"workloads.{entry.workload.name}",
+                                    f"infeasible on the reference {suite.reference}: "
+                                    + "; ".join(result.infeasible_reasons)))
+        values.append(value)
+    if problems:
+        raise ConfigError(problems)
+    return tuple(values)
+
+
+def evaluate_suite(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]:
+    """Score every design on a suite: one evaluator call per workload, not per design."""
+    spec = load_suite(suite)
+    references = reference_throughputs(suite)
+    per_entry = [evaluate_entry(designs, entry) for entry in spec.entries]
+    total_weight = sum(e.weight for e in spec.entries)
+    out: list[SuiteResult] = []
+    for d in range(len(designs)):
+        results = tuple(column[d] for column in per_entry)
+        reasons = tuple(f"{r.workload}: {reason}" for r in results
+                        for reason in r.infeasible_reasons)
+        feasible = all(r.feasible for r in results)
+        log_sum = 0.0
+        power = 0.0
+        for entry, ref, r in zip(spec.entries, references, results, strict=True):
+            power += entry.weight * r.metrics.get("power_w", 0.0)
+            value = r.metrics.get(entry.throughput_metric, 0.0)
+            if feasible and value > 0:
+                log_sum += entry.weight * math.log(value / ref)
+        score = math.exp(log_sum / total_weight) if feasible else 0.0
+        out.append(SuiteResult(spec.name, score, power / total_weight, feasible, reasons,
+                               results))
+    return out

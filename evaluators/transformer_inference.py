@@ -1,0 +1,238 @@
+"""Transformer inference: prefill and decode with a KV cache, tensor/pipeline parallel.
+
+Decoders (`model.causal`) serve `batch` requests of `prompt_tokens` in and
+`output_tokens` out: one prefill over the prompts, then `output_tokens` decode steps, each
+attending to the KV cache (on average `prompt + output/2` positions long). Encoders (BERT)
+run one forward over `seq_len` tokens per sample. `batch: auto` picks the largest batch
+whose weights + KV cache fit the design's memory. Weights and the KV cache are resident:
+the core places them in SRAM, HBM or DDR according to the design.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dse.hardware import Hardware
+from dse.workload import Elementwise, EmbeddingLookup, MatMul, Operator
+from evaluators._common import (
+    element_bytes,
+    finite_metrics,
+    infeasible,
+    memory_reason,
+    precision_reasons,
+    usable_memory_bytes,
+)
+from evaluators._program import Phase, run_phases
+from evaluators._transformer import (
+    activation_bytes_per_token_layer,
+    block_forward_ops,
+    kv_cache_bytes_per_token,
+)
+from evaluators.api import WorkloadMetrics
+from evaluators.models import TransformerArchitecture
+from evaluators.workload_files import ModelWorkload
+
+NAME = "transformer_inference"
+
+# NOTE: serving engines cap the running batch (TensorRT-LLM `max_batch_size` default 2048,
+# vLLM `max_num_seqs` 256-1024); beyond a few hundred sequences decode is compute-bound
+# and larger batches only add latency. `auto` never exceeds this.
+MAX_AUTO_BATCH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceMemory:
+    weights_bytes: float
+    kv_cache_bytes: float
+    workspace_bytes: float
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weights_bytes + self.kv_cache_bytes + self.workspace_bytes
+
+
+def _arch(workload: ModelWorkload) -> TransformerArchitecture:
+    if not isinstance(workload.model, TransformerArchitecture):
+        raise TypeError(f"{NAME} needs a transformer model, got {workload.model_name}")
+    return workload.model
+
+
+def _context(workload: ModelWorkload) -> int:
+    arch = _arch(workload)
+    return workload.prompt_tokens + workload.output_tokens if arch.causal else workload.seq_len
+
+
+def weights_bytes_per_chip(workload: ModelWorkload) -> float:
+    arch = _arch(workload)
+    plan = workload.system
+    blocks = arch.layers // plan.pipeline_parallel * arch.params_per_layer
+    return (blocks + arch.embedding_params) / plan.tensor_parallel * element_bytes(
+        workload.precision)
+
+
+def kv_bytes_per_sequence(workload: ModelWorkload) -> float:
+    """KV-cache bytes one sequence needs on one chip at full context."""
+    arch = _arch(workload)
+    if not arch.causal:
+        return 0.0
+    plan = workload.system
+    return (kv_cache_bytes_per_token(arch, plan.tensor_parallel,
+                                     element_bytes(workload.precision))
+            / plan.pipeline_parallel * _context(workload))
+
+
+def workspace_bytes_per_sequence(workload: ModelWorkload) -> float:
+    """Transient activations of one block during prefill (largest moment), per sequence."""
+    arch = _arch(workload)
+    plan = workload.system
+    tokens = workload.prompt_tokens if arch.causal else workload.seq_len
+    return tokens * activation_bytes_per_token_layer(
+        arch, plan.tensor_parallel, False, "none", element_bytes(workload.precision))
+
+
+def inference_memory(workload: ModelWorkload, batch: int) -> InferenceMemory:
+    return InferenceMemory(weights_bytes_per_chip(workload),
+                           batch * kv_bytes_per_sequence(workload),
+                           batch * workspace_bytes_per_sequence(workload))
+
+
+def _bucket(batch: int) -> int:
+    """Round down to 1, 2, 3, 4, 6, 8, 12, 16, 24, ...
+
+    NOTE: `auto` batches are bucketed so that a search over thousands of designs makes one
+    core call per bucket (about 20), not one per design; at most 25 % below the exact fit.
+    """
+    if batch < 4:
+        return max(batch, 0)
+    power = 1 << (batch.bit_length() - 1)
+    return power + power // 2 if batch >= power + power // 2 else power
+
+
+def auto_batch(hw: Hardware, workload: ModelWorkload) -> int:
+    """The largest (bucketed) batch whose weights, KV cache and workspace fit; 0 if none."""
+    per_sequence = kv_bytes_per_sequence(workload) + workspace_bytes_per_sequence(workload)
+    room = usable_memory_bytes(hw) - weights_bytes_per_chip(workload)
+    if room < per_sequence:
+        return 0
+    return _bucket(min(int(room // per_sequence), MAX_AUTO_BATCH))
+
+
+def _logits_ops(arch: TransformerArchitecture, rows: int, tp: int, dtype: str) -> list[Operator]:
+    vocab = arch.vocab // tp
+    return [MatMul(m=rows, n=vocab, k=arch.hidden, dtype=dtype),
+            Elementwise(bytes_read=rows * vocab * 2.0, bytes_written=rows * 8.0,
+                        flops=rows * vocab * 4.0, dtype=dtype)]
+
+
+def phases_for_batch(workload: ModelWorkload, batch: int) -> list[Phase]:
+    arch = _arch(workload)
+    plan = workload.system
+    tp, dtype = plan.tensor_parallel, workload.precision
+    layers = arch.layers // plan.pipeline_parallel
+    if not arch.causal:
+        ops: list[Operator] = [EmbeddingLookup(rows=arch.vocab, dim=arch.hidden,
+                                               lookups=batch * workload.seq_len, dtype=dtype)]
+        ops += block_forward_ops(arch, batch=batch, seq_q=workload.seq_len,
+                                 seq_kv=workload.seq_len, tp=tp, dtype=dtype,
+                                 sequence_parallel=False, count=layers)
+        return [Phase("forward", tuple(ops))]
+    prompt, output = workload.prompt_tokens, workload.output_tokens
+    prefill: list[Operator] = [EmbeddingLookup(rows=arch.vocab, dim=arch.hidden,
+                                               lookups=batch * prompt, dtype=dtype)]
+    prefill += block_forward_ops(arch, batch=batch, seq_q=prompt, seq_kv=prompt, tp=tp,
+                                 dtype=dtype, sequence_parallel=False, count=layers)
+    prefill += _logits_ops(arch, batch, tp, dtype)  # the first output token
+    # NOTE: decode steps attend to a cache growing from `prompt` to `prompt + output`;
+    # attention cost is linear in its length, so the mean length gives the exact total.
+    mean_context = prompt + max(output - 1, 0) // 2 + 1
+    decode: list[Operator] = [EmbeddingLookup(rows=arch.vocab, dim=arch.hidden, lookups=batch,
+                                              dtype=dtype)]
+    decode += block_forward_ops(arch, batch=batch, seq_q=1, seq_kv=mean_context, tp=tp,
+                                dtype=dtype, sequence_parallel=False, count=layers)
+    decode += _logits_ops(arch, batch, tp, dtype)
+    return [Phase("prefill", tuple(prefill)),
+            Phase("decode", tuple(decode), repeats=float(max(output - 1, 0)))]
+
+
+def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: int
+                 ) -> list[WorkloadMetrics]:
+    arch = _arch(workload)
+    plan = workload.system
+    memory = inference_memory(workload, batch)
+    result = run_phases(designs, phases_for_batch(workload, batch),
+                        resident_bytes=memory.weights_bytes + memory.kv_cache_bytes,
+                        graph_captured=True)
+    replicas = plan.data_parallel
+    stages = plan.pipeline_parallel
+    # NOTE: pipeline stages run one after another for a single batch (no micro-batch
+    # interleaving across stages): latency is stages x stage time, and each chip idles
+    # while the other stages work. Serving engines that interleave batches do better.
+    request_s = result.step_time_s() * stages
+    energy = result.step_energy_j() + result.idle_w * result.step_time_s() * (stages - 1)
+    out: list[WorkloadMetrics] = []
+    for d, hw in enumerate(designs):
+        reasons = list(precision_reasons(hw, workload.precision)) + list(result.reasons[d])
+        if memory.total_bytes > usable_memory_bytes(hw):
+            reasons.append(memory_reason(memory.total_bytes, hw, f"batch {batch}: weights, "
+                                         "KV cache and activations"))
+        values: dict[str, float] = {"batch": float(batch),
+                                    "memory_per_chip_bytes": memory.total_bytes,
+                                    "weights_bytes_per_chip": memory.weights_bytes,
+                                    "kv_cache_bytes_per_chip": memory.kv_cache_bytes,
+                                    "request_latency_s": request_s[d],
+                                    "clock_fraction": result.clock_fraction[d]}
+        if arch.causal:
+            ttft = result.phase_time_s["prefill"][d] * stages
+            tpot = result.phase_time_s["decode"][d] * stages
+            generated = batch * workload.output_tokens * replicas
+            values.update({
+                "time_to_first_token_s": ttft,
+                "time_per_output_token_s": tpot,
+                "output_tokens_per_s": generated / request_s[d],
+                "output_tokens_per_s_per_chip": generated / request_s[d] / plan.chips,
+                "tokens_per_s": batch * (workload.prompt_tokens + workload.output_tokens)
+                * replicas / request_s[d],
+                "energy_per_output_token_j": energy[d] * plan.chips / generated,
+            })
+        else:
+            samples = batch * replicas
+            values.update({"samples_per_s": samples / request_s[d],
+                           "samples_per_s_per_chip": samples / request_s[d] / plan.chips,
+                           "energy_per_sample_j": energy[d] * plan.chips / samples})
+        values["power_w"] = energy[d] / request_s[d]
+        metrics = finite_metrics(values)
+        if reasons:
+            out.append(infeasible(workload.name, NAME, reasons, metrics))
+            continue
+        out.append(WorkloadMetrics(workload.name, NAME, True, (), metrics,
+                                   result.time_by_bound(d)))
+    return out
+
+
+def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
+    """One core call per distinct batch size (one in all for a fixed batch)."""
+    batches = [workload.batch if workload.batch is not None else auto_batch(hw, workload)
+               for hw in designs]
+    results: list[WorkloadMetrics | None] = [None] * len(designs)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for index, batch in enumerate(batches):
+        if batch <= 0:
+            need = weights_bytes_per_chip(workload) + kv_bytes_per_sequence(
+                workload) + workspace_bytes_per_sequence(workload)
+            results[index] = infeasible(workload.name, NAME, [memory_reason(
+                need, designs[index], "the weights and one sequence's KV cache")],
+                {"batch": 0.0, "memory_per_chip_bytes": need})
+        else:
+            groups[batch].append(index)
+    for batch, indices in groups.items():
+        for index, metrics in zip(indices, _metrics_for(
+                workload, [designs[i] for i in indices], batch), strict=True):
+            results[index] = metrics
+    return [r for r in results if r is not None]
+
+
+__all__ = ["NAME", "auto_batch", "evaluate", "inference_memory", "np"]

@@ -1,0 +1,352 @@
+"""Model-level workload files: YAML (one or more documents) -> `ModelWorkload`.
+
+The format is a contract, like the operator files:
+
+```yaml
+name: gpt-175b-pretrain
+kind: training                 # training | inference
+model: gpt3-175b               # built-in name, or an inline transformer architecture
+precision: bf16
+seq_len: 2048
+global_batch: 1536             # sequences per optimizer step
+recompute: selective           # none | selective | full
+system: {chips: 1024, tensor_parallel: 8, pipeline_parallel: 8, data_parallel: 16,
+         micro_batch: 1, zero_stage: 1}
+```
+
+Every problem in a file is reported at once with the file, the document and the key
+path (`dse.errors.ConfigError`); nothing is guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dse.errors import ConfigError, Problem
+from dse.hardware import PRECISIONS
+from evaluators.models import (
+    BUILTIN_MODELS,
+    Architecture,
+    CnnArchitecture,
+    TransformerArchitecture,
+)
+
+Kind = Literal["training", "inference"]
+Recompute = Literal["none", "selective", "full"]
+
+
+# --------------------------------------------------------------------------- domain
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelPlan:
+    """How a workload is spread over chips. chips = tensor x pipeline x data parallel."""
+
+    chips: int = 1
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    data_parallel: int = 1
+    micro_batch: int = 1
+    """Sequences (or samples) per micro-batch per data-parallel replica."""
+    zero_stage: int = 0
+    """0: replicated; 1: optimizer state sharded over data parallel; 2: + gradients;
+    3: + parameters (FSDP full shard)."""
+    sequence_parallel: bool = False
+    """Megatron sequence parallelism: norms/dropout sharded, all-reduce -> gather/scatter."""
+    virtual_stages: int = 1
+    """Interleaved 1F1B: model chunks per pipeline stage (divides the bubble)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionOptions:
+    """Host-side post-processing of a detector (non-maximum suppression)."""
+
+    nms_iterations: int = 100
+    """Data-dependent loop iterations per image, each reading a scalar back to control
+    flow (e.g. 'is any candidate box left?')."""
+    candidate_boxes: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class MixedPipelineOptions:
+    """A preprocessing + SQL-like scan/join + training pipeline on one device group."""
+
+    rows_scanned: int = 100_000_000
+    row_bytes: int = 64
+    join_rows: int = 10_000_000
+    preprocess_bytes_per_sample: float = 150_528.0
+    """Raw input decoded per training sample (224x224x3 uint8 image by default)."""
+    batches_between_switches: int = 1
+    """Training steps between switches back to the preprocessing/SQL phases."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelWorkload:
+    """One model-level workload, ready for an evaluator."""
+
+    name: str
+    kind: Kind
+    model_name: str
+    model: Architecture
+    evaluator: str
+    precision: str = "bf16"
+    seq_len: int = 0
+    global_batch: int = 0
+    """Training: sequences/samples per optimizer step."""
+    batch: int | None = None
+    """Inference batch; None means `auto` (the largest that fits memory)."""
+    recompute: Recompute = "none"
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    system: ParallelPlan = field(default_factory=ParallelPlan)
+    detection: DetectionOptions = field(default_factory=DetectionOptions)
+    pipeline: MixedPipelineOptions = field(default_factory=MixedPipelineOptions)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InlineTransformer(_Strict):
+    layers: int = Field(gt=0)
+    hidden: int = Field(gt=0)
+    heads: int = Field(gt=0)
+    kv_heads: int | None = Field(default=None, gt=0)
+    ffn_hidden: int | None = Field(default=None, gt=0)
+    vocab: int = Field(gt=0)
+    ffn_kind: Literal["gelu", "swiglu"] = "gelu"
+    causal: bool = True
+    tied_embeddings: bool | None = None
+
+
+class SystemSchema(_Strict):
+    chips: int = Field(default=1, gt=0)
+    tensor_parallel: int = Field(default=1, gt=0)
+    pipeline_parallel: int = Field(default=1, gt=0)
+    data_parallel: int | None = Field(default=None, gt=0)
+    micro_batch: int = Field(default=1, gt=0)
+    zero_stage: int = Field(default=0, ge=0, le=3)
+    sequence_parallel: bool = False
+    virtual_stages: int = Field(default=1, gt=0)
+
+
+class DetectionSchema(_Strict):
+    nms_iterations: int = Field(default=100, ge=0)
+    candidate_boxes: int = Field(default=1000, gt=0)
+
+
+class PipelineSchema(_Strict):
+    rows_scanned: int = Field(default=100_000_000, ge=0)
+    row_bytes: int = Field(default=64, gt=0)
+    join_rows: int = Field(default=10_000_000, ge=0)
+    preprocess_bytes_per_sample: float = Field(default=150_528.0, ge=0)
+    batches_between_switches: int = Field(default=1, gt=0)
+
+
+class WorkloadSchema(_Strict):
+    name: str = Field(min_length=1)
+    kind: Kind
+    model: str | InlineTransformer
+    evaluator: str | None = None
+    precision: str = "bf16"
+    seq_len: int | None = Field(default=None, gt=0)
+    global_batch: int | None = Field(default=None, gt=0)
+    batch: int | Literal["auto"] | None = None
+    recompute: Recompute = "none"
+    prompt_tokens: int | None = Field(default=None, gt=0)
+    output_tokens: int | None = Field(default=None, gt=0)
+    system: SystemSchema = SystemSchema()
+    postprocess: DetectionSchema | None = None
+    pipeline: PipelineSchema | None = None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _key_path(loc: Sequence[int | str]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("str", "int", "InlineTransformer", "literal['auto']"):
+            continue  # pydantic's union-branch labels are not keys of the file
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def default_evaluator(kind: str, model: Architecture) -> str:
+    """The evaluator a workload uses when the file does not name one."""
+    if isinstance(model, TransformerArchitecture):
+        return "transformer_training" if kind == "training" else "transformer_inference"
+    if isinstance(model, CnnArchitecture):
+        return "detection" if model.detection_head else "cnn"
+    return "recommendation"
+
+
+def _resolve_model(raw: str | InlineTransformer, prefix: str,
+                   problems: list[Problem], source: str) -> Architecture | None:
+    if isinstance(raw, str):
+        found = BUILTIN_MODELS.get(raw)
+        if found is None:
+            problems.append(Problem(source, f"{prefix}model",
+                                    f"unknown model {raw!r}; built-in models: "
+                                    + ", ".join(sorted(BUILTIN_MODELS))))
+        return found
+    kv_heads = raw.kv_heads if raw.kv_heads is not None else raw.heads
+    ok = True
+    if raw.hidden % raw.heads:
+        problems.append(Problem(source, f"{prefix}model.hidden",
+                                f"{raw.hidden} is not a multiple of heads={raw.heads}"))
+        ok = False
+    if raw.heads % kv_heads:
+        problems.append(Problem(source, f"{prefix}model.kv_heads",
+                                f"heads={raw.heads} is not a multiple of kv_heads={kv_heads}"))
+        ok = False
+    if not ok:
+        return None
+    ffn = raw.ffn_hidden if raw.ffn_hidden is not None else 4 * raw.hidden
+    tied = raw.tied_embeddings if raw.tied_embeddings is not None else raw.ffn_kind == "gelu"
+    return TransformerArchitecture(raw.layers, raw.hidden, raw.heads, kv_heads, ffn, raw.vocab,
+                                   raw.ffn_kind, raw.causal, tied)
+
+
+def _check(doc: WorkloadSchema, model: Architecture, prefix: str, source: str,
+           problems: list[Problem]) -> ParallelPlan:
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(source, f"{prefix}{key}", message))
+
+    if doc.precision not in PRECISIONS:
+        bad("precision", f"{doc.precision!r} is not one of {', '.join(PRECISIONS)}")
+    s = doc.system
+    model_parallel = s.tensor_parallel * s.pipeline_parallel
+    data_parallel = s.data_parallel if s.data_parallel is not None else s.chips // model_parallel
+    if model_parallel * data_parallel != s.chips:
+        bad("system.chips", f"{s.chips} chips != tensor_parallel {s.tensor_parallel} x "
+            f"pipeline_parallel {s.pipeline_parallel} x data_parallel {data_parallel}")
+    if isinstance(model, TransformerArchitecture):
+        if model.heads % s.tensor_parallel:
+            bad("system.tensor_parallel",
+                f"{s.tensor_parallel} does not divide the model's {model.heads} heads")
+        if model.layers % s.pipeline_parallel:
+            bad("system.pipeline_parallel",
+                f"{s.pipeline_parallel} does not divide the model's {model.layers} layers")
+        elif model.layers % (s.pipeline_parallel * s.virtual_stages):
+            bad("system.virtual_stages", f"pipeline_parallel x virtual_stages = "
+                f"{s.pipeline_parallel * s.virtual_stages} does not divide {model.layers} layers")
+        if doc.kind == "training":
+            if doc.seq_len is None:
+                bad("seq_len", "required for transformer training")
+            if doc.global_batch is None:
+                bad("global_batch", "required for transformer training")
+            elif doc.global_batch % (data_parallel * s.micro_batch):
+                bad("global_batch", f"{doc.global_batch} sequences are not a multiple of "
+                    f"data_parallel {data_parallel} x micro_batch {s.micro_batch}")
+            if doc.batch is not None:
+                bad("batch", "transformer training takes global_batch and system.micro_batch")
+        else:
+            if model.causal:
+                for key in ("prompt_tokens", "output_tokens"):
+                    if getattr(doc, key) is None:
+                        bad(key, "required for decoder inference")
+            elif doc.seq_len is None:
+                bad("seq_len", "required for encoder inference")
+    else:
+        if s.tensor_parallel > 1 or s.pipeline_parallel > 1:
+            bad("system", "only data parallelism is modelled for CNN and recommendation models")
+        batch_key = "global_batch" if doc.global_batch is not None else "batch"
+        batch = doc.global_batch if doc.global_batch is not None else doc.batch
+        if batch is None:
+            bad("batch", "required (samples per step) for CNN and recommendation workloads")
+        elif batch == "auto" and doc.kind == "training":
+            bad("batch", "'auto' is for inference only")
+        elif isinstance(batch, int) and batch % data_parallel:
+            bad(batch_key, f"{batch} samples are not a multiple of data_parallel {data_parallel}")
+    return ParallelPlan(s.chips, s.tensor_parallel, s.pipeline_parallel, max(data_parallel, 1),
+                        s.micro_batch, s.zero_stage, s.sequence_parallel, s.virtual_stages)
+
+
+def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWorkload]:
+    """Validate already-parsed YAML documents; raise ConfigError with every problem."""
+    from evaluators.registry import EVALUATORS  # late: the registry imports evaluators
+
+    problems: list[Problem] = []
+    out: list[ModelWorkload] = []
+    for index, raw in enumerate(documents):
+        where = f"document[{index}]" if len(documents) > 1 else ""
+        if not isinstance(raw, dict):
+            problems.append(Problem(source, where, "a workload document must be a mapping"))
+            continue
+        prefix = f"{where}." if where else ""
+        try:
+            doc = WorkloadSchema.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                value = err.get("input")
+                shown = "" if isinstance(value, dict) else f" (got {value!r})"
+                problems.append(Problem(source, prefix + _key_path(err["loc"]),
+                                        err["msg"] + shown))
+            continue
+        model = _resolve_model(doc.model, prefix, problems, source)
+        if model is None:
+            continue
+        plan = _check(doc, model, prefix, source, problems)
+        evaluator = doc.evaluator or default_evaluator(doc.kind, model)
+        if evaluator not in EVALUATORS:
+            problems.append(Problem(source, f"{prefix}evaluator", f"unknown evaluator "
+                                    f"{evaluator!r}; known: {', '.join(EVALUATORS)}"))
+            continue
+        batch = doc.global_batch if doc.global_batch is not None else doc.batch
+        det = doc.postprocess or DetectionSchema()
+        pipe = doc.pipeline or PipelineSchema()
+        out.append(ModelWorkload(
+            name=doc.name, kind=doc.kind,
+            model_name=doc.model if isinstance(doc.model, str) else "inline",
+            model=model, evaluator=evaluator, precision=doc.precision,
+            seq_len=doc.seq_len or 0,
+            global_batch=batch if isinstance(batch, int) else 0,
+            batch=None if batch == "auto" else (batch if isinstance(batch, int) else None),
+            recompute=doc.recompute, prompt_tokens=doc.prompt_tokens or 0,
+            output_tokens=doc.output_tokens or 0, system=plan,
+            detection=DetectionOptions(det.nms_iterations, det.candidate_boxes),
+            pipeline=MixedPipelineOptions(pipe.rows_scanned, pipe.row_bytes, pipe.join_rows,
+                                          pipe.preprocess_bytes_per_sample,
+                                          pipe.batches_between_switches)))
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def load_model_workloads(path: str | Path) -> list[ModelWorkload]:
+    """Read a (multi-document) model-level workload file; ConfigError lists every problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read workload file: {exc.strerror}", source) from None
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source) from None
+    if not documents:
+        raise ConfigError("the file holds no workload", source)
+    return parse_model_workloads(documents, source)
+
+
+def is_model_workload_file(path: str | Path) -> bool:
+    """True when the file's first document has a top-level `kind:` (model-level format)."""
+    try:
+        for doc in yaml.safe_load_all(Path(path).read_text()):
+            return isinstance(doc, dict) and "kind" in doc
+    except (OSError, yaml.YAMLError):
+        return False
+    return False
