@@ -215,3 +215,18 @@ def small_data() -> Synthetic:
 @pytest.fixture(scope="session")
 def small_results(tmp_path_factory: pytest.TempPathFactory, small_data: Synthetic) -> Path:
     return write_results(tmp_path_factory.mktemp("results") / "small", small_data)
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """The writer's functions, handed to tests as a fixture (conftest is not importable)."""
+
+    synthesize = staticmethod(synthesize)
+    write_results = staticmethod(write_results)
+    write_atomically = staticmethod(write_atomically)
+    metadata = staticmethod(metadata)
+
+
+@pytest.fixture(scope="session")
+def writer() -> Writer:
+    return Writer()

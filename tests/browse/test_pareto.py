@@ -1,0 +1,151 @@
+"""The front `dse pareto` reports against a brute-force non-dominated filter over Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+
+from dse.browse.pareto import (
+    convergence_history,
+    hypervolume,
+    non_dominated_mask,
+    pareto_front,
+)
+from dse.browse.results import open_results
+from dse.errors import ConfigError
+
+
+def brute_force_front(values: np.ndarray, maximise: list[bool]) -> np.ndarray:
+    """O(n^2) definition: nothing at least as good everywhere and better somewhere."""
+    signs = np.where(maximise, 1.0, -1.0)
+    better = values * signs  # larger is better in every column now
+    n = len(better)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        at_least = (better >= better[i]).all(axis=1)
+        strictly = (better > better[i]).any(axis=1)
+        keep[i] = not (at_least & strictly).any()
+    return keep
+
+
+def read_feasible(root: Path) -> dict[str, np.ndarray]:
+    table = ds.dataset(root / "trials", format="parquet").to_table()
+    frame = table.to_pandas()
+    frame = frame[(frame["state"] == "complete") & frame["feasible"]]
+    return {c: frame[c].to_numpy() for c in frame.columns}
+
+
+OBJECTIVES = ["throughput_score", "power_w", "unit_cost_usd"]
+MAXIMISE = [True, False, False]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_front_matches_brute_force_over_the_parquet_rows(tmp_path, writer, seed):
+    root = writer.write_results(tmp_path / "r", writer.synthesize(400, seed=seed), parts=4)
+    rows = read_feasible(root)
+    values = np.column_stack([rows[f"objective_{o}"] for o in OBJECTIVES])
+    expected = set(rows["trial_number"][brute_force_front(values, MAXIMISE)].tolist())
+
+    table = pareto_front(open_results(root))
+
+    got = [record["trial_number"] for record in table.records()]
+    assert set(got) == expected
+    assert len(got) == len(expected) == table.front_size
+    assert table.trials_total == 400
+    assert table.trials_feasible == len(rows["trial_number"])
+
+
+def test_two_objective_front_is_sorted_best_first_and_matches_brute_force(tmp_path, writer):
+    root = writer.write_results(tmp_path / "r", writer.synthesize(500, seed=4))
+    rows = read_feasible(root)
+    values = np.column_stack([rows["objective_throughput_score"], rows["objective_power_w"]])
+    expected = set(rows["trial_number"][brute_force_front(values, [True, False])].tolist())
+
+    table = pareto_front(open_results(root), objectives=["throughput_score", "power_w"])
+
+    records = table.records()
+    assert {r["trial_number"] for r in records} == expected
+    throughput = [r["objective_throughput_score"] for r in records]
+    power = [r["objective_power_w"] for r in records]
+    assert throughput == sorted(throughput, reverse=True)
+    # On a two-objective front, better throughput must cost more power.
+    assert power == sorted(power, reverse=True)
+
+
+def test_where_filters_before_the_front_is_computed(tmp_path, writer):
+    root = writer.write_results(tmp_path / "r", writer.synthesize(400, seed=5))
+    rows = read_feasible(root)
+    small = rows["param_sram_mib"] < 300
+    values = np.column_stack([rows[f"objective_{o}"][small] for o in OBJECTIVES])
+    expected = set(rows["trial_number"][small][brute_force_front(values, MAXIMISE)].tolist())
+
+    bare = pareto_front(open_results(root), where="sram_mib < 300")
+    prefixed = pareto_front(open_results(root), where="param_sram_mib < 300")
+
+    assert {r["trial_number"] for r in bare.records()} == expected
+    assert bare.records() == prefixed.records()
+    assert bare.trials_matching == int(small.sum())
+    assert all(r["param_sram_mib"] < 300 for r in bare.records())
+
+
+def test_top_keeps_the_first_rows_and_reports_the_whole_front_size(small_results):
+    full = pareto_front(open_results(small_results))
+    top = pareto_front(open_results(small_results), top=3)
+    assert top.rows == full.rows[:3]
+    assert top.front_size == full.front_size > 3
+
+
+def test_bad_objective_and_bad_where_name_the_problem(small_results):
+    results = open_results(small_results)
+    with pytest.raises(ConfigError) as unknown:
+        pareto_front(results, objectives=["throughput_score", "latency_s"])
+    assert "latency_s" in str(unknown.value) and "power_w" in str(unknown.value)
+    with pytest.raises(ConfigError) as bad_where:
+        pareto_front(results, where="no_such_column > 1")
+    assert "--where" in str(bad_where.value) and "param_sram_mib" in str(bad_where.value)
+
+
+def test_ties_are_all_kept_and_non_finite_rows_never_win():
+    values = np.array([[1.0, 1.0], [1.0, 1.0], [0.5, 2.0], [0.4, 2.0], [np.nan, 0.0]])
+    mask = non_dominated_mask(values, [True, True])
+    assert mask.tolist() == [True, True, True, False, False]
+    assert brute_force_front(values[:4], [True, True]).tolist() == mask[:4].tolist()
+
+
+def test_random_fronts_agree_with_brute_force_in_mixed_directions():
+    rng = np.random.default_rng(11)
+    for k in (2, 3, 4):
+        values = rng.integers(0, 6, (300, k)).astype(float)  # many ties
+        maximise = [bool(i % 2) for i in range(k)]
+        assert (non_dominated_mask(values, maximise) == brute_force_front(values, maximise)).all()
+
+
+def test_hypervolume_of_known_fronts():
+    best = np.array([1.0, 0.0])  # maximise first, minimise second
+    worst = np.array([0.0, 1.0])
+    # One point at the ideal: a 1.1 x 1.1 box.
+    assert hypervolume(np.array([[1.0, 0.0]]), [True, False], best, worst) == pytest.approx(1.21)
+    # Two corners (0.5, 0) and (1, 0.5) normalised to (0.5, 0) and (0, 0.5): union of boxes.
+    front = np.array([[0.5, 0.0], [1.0, 0.5]])
+    expected = 0.6 * 1.1 + 1.1 * 0.6 - 0.6 * 0.6
+    assert hypervolume(front, [True, False], best, worst) == pytest.approx(expected)
+
+
+def test_convergence_history_grows_to_the_final_front(small_results):
+    results = open_results(small_results)
+    rows = ds.dataset(small_results / "trials", format="parquet").to_table().to_pandas()
+    values = rows[[f"objective_{o}" for o in OBJECTIVES]].to_numpy()
+    usable = ((rows["state"] == "complete") & rows["feasible"]).to_numpy()
+
+    history = convergence_history(rows["trial_number"].to_numpy(), values, usable, MAXIMISE, 20)
+
+    assert len(history) == 20
+    assert history[-1].trials == len(rows)
+    assert history[-1].feasible == int(usable.sum())
+    assert history[-1].front_size == pareto_front(results).front_size
+    volumes = [p.hypervolume for p in history]
+    assert volumes == sorted(volumes)  # adding trials never shrinks the dominated volume
+    assert 0 < volumes[-1] <= 1.1**3
