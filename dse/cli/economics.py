@@ -7,7 +7,7 @@ the essay's arithmetic; with `--hardware` it reports the same for any design.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,52 +16,20 @@ from rich.table import Table
 
 from dse.cli._app import app, console, report_config_errors
 from dse.core.economics import (
-    ChipEconomics,
-    EconomicsInputs,
+    DesignEconomicsReport,
     EconomicsParameters,
     EssayArithmetic,
-    break_even_volume,
-    chip_economics_batch,
+    PurchaseReference,
     default_economics_parameters,
+    design_economics_report,
     essay_arithmetic,
-    lifetime_energy_cost_usd,
     load_economics_parameters,
     reference_peak_flop_per_s,
 )
 from dse.errors import ConfigError, Problem
-from dse.hardware import Hardware
 from dse.units import MM2
 
 DEFAULT_VERSUS = "a100-essay"
-
-
-@dataclass(frozen=True, slots=True)
-class Versus:
-    """The existing chip a design is compared with."""
-
-    name: str
-    price_usd: float
-    peak_flop_per_s: float
-    tdp_w: float
-
-
-@dataclass(frozen=True, slots=True)
-class EconomicsReport:
-    design: str
-    economics: ChipEconomics
-    estimated_die_area_m2: float
-    years: float
-    power_price_usd_per_kwh: float
-    pue: float
-    energy_cost_usd: float
-    tco_usd: float
-    versus: Versus
-    performance_ratio: float
-    """Reference chips one design replaces, by 16-bit dense peak FLOP/s."""
-    break_even_volume_simple: float
-    """NRE / (reference price - variable cost): the essay's form, like for like."""
-    break_even_volume_tco: float
-    """NRE / margin over `years`, per unit of peak performance, electricity included."""
 
 
 def _usd(value: float) -> str:
@@ -96,15 +64,14 @@ def _essay_lines(result: EssayArithmetic, params: EconomicsParameters) -> list[s
 
 def _resolve_versus(
     versus: str | None, versus_price_usd: float | None, params: EconomicsParameters
-) -> Versus:
+) -> PurchaseReference:
+    """The built-in reference by name, or a hardware preset/file priced from the file."""
     name = versus or DEFAULT_VERSUS
     reference = params.purchase_references.get(name)
     if reference is not None and reference.peak_flop_per_s is not None and reference.tdp_w:
-        return Versus(
-            name=name,
+        return replace(
+            reference,
             price_usd=reference.price_usd if versus_price_usd is None else versus_price_usd,
-            peak_flop_per_s=reference.peak_flop_per_s,
-            tdp_w=reference.tdp_w,
         )
     from dse.config import load_hardware
 
@@ -124,7 +91,7 @@ def _resolve_versus(
                 )
             )
         price = known.price_usd
-    return Versus(
+    return PurchaseReference(
         name=hardware.name,
         price_usd=price,
         peak_flop_per_s=reference_peak_flop_per_s(hardware),
@@ -132,63 +99,7 @@ def _resolve_versus(
     )
 
 
-def economics_report(
-    hardware: Hardware,
-    params: EconomicsParameters,
-    *,
-    volume: int | None,
-    years: float,
-    power_price_usd_per_kwh: float,
-    pue: float,
-    versus: Versus,
-) -> EconomicsReport:
-    inputs = EconomicsInputs.from_hardware([hardware])
-    batch = chip_economics_batch(inputs, volume, params)
-    economics = batch.design(0)
-    estimated = EconomicsInputs.from_arrays(
-        **{
-            name: getattr(inputs, name)
-            for name in EconomicsInputs.__dataclass_fields__
-            if name != "die_area_m2"
-        }
-    )
-    estimated_area = float(chip_economics_batch(estimated, volume, params).die_area_m2[0])
-    fraction = params.default_average_power_fraction
-    energy = economics.energy_cost_usd(years, power_price_usd_per_kwh, pue, fraction)
-    reference_energy = float(
-        lifetime_energy_cost_usd(versus.tdp_w, years, power_price_usd_per_kwh, pue, fraction)[0]
-    )
-    ratio = reference_peak_flop_per_s(hardware) / versus.peak_flop_per_s
-    simple = float(
-        break_even_volume(economics.nre_usd, economics.variable_cost_usd, versus.price_usd)[0]
-    )
-    with_tco = float(
-        break_even_volume(
-            economics.nre_usd,
-            economics.variable_cost_usd,
-            versus.price_usd,
-            performance_ratio=ratio,
-            own_energy_cost_usd=energy,
-            reference_energy_cost_usd=reference_energy,
-        )[0]
-    )
-    return EconomicsReport(
-        design=hardware.name,
-        economics=economics,
-        estimated_die_area_m2=estimated_area,
-        years=years,
-        power_price_usd_per_kwh=power_price_usd_per_kwh,
-        pue=pue,
-        energy_cost_usd=energy,
-        tco_usd=economics.unit_cost_usd + energy,
-        versus=versus,
-        performance_ratio=ratio,
-        break_even_volume_simple=simple,
-        break_even_volume_tco=with_tco,
-    )
-
-
-def _report_table(report: EconomicsReport) -> Table:
+def _report_table(report: DesignEconomicsReport) -> Table:
     e = report.economics
     table = Table(title=f"Economics of {report.design}", show_header=False)
     table.add_column("quantity")
@@ -280,18 +191,14 @@ def economics(
 
     from dse.config import load_hardware
 
-    report = economics_report(
+    report = design_economics_report(
         load_hardware(hardware),
-        params,
+        _resolve_versus(versus, versus_price_usd, params),
         volume=volume,
-        years=params.default_years if years is None else years,
-        power_price_usd_per_kwh=(
-            params.default_power_price_usd_per_kwh
-            if power_price_usd_kwh is None
-            else power_price_usd_kwh
-        ),
-        pue=params.default_pue if pue is None else pue,
-        versus=_resolve_versus(versus, versus_price_usd, params),
+        years=years,
+        power_price_usd_per_kwh=power_price_usd_kwh,
+        pue=pue,
+        params=params,
     )
     if as_json:
         document = asdict(report)

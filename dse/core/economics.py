@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -759,6 +759,10 @@ class EconomicsInputs:
     def __len__(self) -> int:
         return int(self.peak_flop_per_s.shape[0])
 
+    def with_estimated_die_area(self) -> EconomicsInputs:
+        """The same designs with their die areas forgotten, so the model estimates them."""
+        return replace(self, die_area_m2=np.full_like(self.die_area_m2, np.nan))
+
 
 def reference_peak_flop_per_s(hardware: Hardware) -> float:
     """The 16-bit dense tensor peak the economics model is calibrated on.
@@ -1035,13 +1039,8 @@ def chip_economics(
     `estimate_die_area` is set), in which case the area is estimated."""
     inputs = EconomicsInputs.from_hardware([hardware])
     if estimate_die_area:
-        inputs = EconomicsInputs.from_arrays(
-            **{name: getattr(inputs, name) for name in _INPUT_FIELDS if name != "die_area_m2"}
-        )
+        inputs = inputs.with_estimated_die_area()
     return chip_economics_batch(inputs, volume, params).design(0)
-
-
-_INPUT_FIELDS = tuple(EconomicsInputs.__dataclass_fields__)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1108,6 +1107,88 @@ def essay_arithmetic(params: EconomicsParameters | None = None) -> EssayArithmet
         equivalent_cards=float(break_even_volume(nre, 0.0, params.essay_card_price_usd)[0]),
         equivalent_servers=servers,
         equivalent_server_gpus=servers * params.essay_gpus_per_server,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DesignEconomicsReport:
+    """One design's economics over a period, and its break-even against buying a chip."""
+
+    design: str
+    economics: ChipEconomics
+    estimated_die_area_m2: float
+    """The model's estimate, shown beside a spec die area when the design has one."""
+    years: float
+    power_price_usd_per_kwh: float
+    pue: float
+    energy_cost_usd: float
+    tco_usd: float
+    versus: PurchaseReference
+    performance_ratio: float
+    """Reference chips one design replaces, by 16-bit dense peak FLOP/s."""
+    break_even_volume_simple: float
+    """NRE / (reference price - variable cost): the essay's form, like for like."""
+    break_even_volume_tco: float
+    """NRE / margin over `years`, per unit of peak performance, electricity included."""
+
+
+def design_economics_report(
+    hardware: Hardware,
+    versus: PurchaseReference,
+    *,
+    volume: int | None = None,
+    years: float | None = None,
+    power_price_usd_per_kwh: float | None = None,
+    pue: float | None = None,
+    params: EconomicsParameters | None = None,
+) -> DesignEconomicsReport:
+    """Everything `dse economics --hardware` prints; `versus` needs a peak and a TDP."""
+    params = params or default_economics_parameters()
+    if versus.peak_flop_per_s is None or versus.tdp_w is None:
+        raise ConfigError(
+            Problem(
+                params.source,
+                f"purchase_reference.{versus.name}",
+                "a break-even reference needs peak_16bit_tflops and tdp_w",
+            )
+        )
+    years = params.default_years if years is None else years
+    price = (
+        params.default_power_price_usd_per_kwh
+        if power_price_usd_per_kwh is None
+        else power_price_usd_per_kwh
+    )
+    pue = params.default_pue if pue is None else pue
+    fraction = params.default_average_power_fraction
+
+    inputs = EconomicsInputs.from_hardware([hardware])
+    economics = chip_economics_batch(inputs, volume, params).design(0)
+    estimated = chip_economics_batch(inputs.with_estimated_die_area(), volume, params)
+    energy = economics.energy_cost_usd(years, price, pue, fraction)
+    reference_energy = float(lifetime_energy_cost_usd(versus.tdp_w, years, price, pue, fraction)[0])
+    ratio = reference_peak_flop_per_s(hardware) / versus.peak_flop_per_s
+    simple = break_even_volume(economics.nre_usd, economics.variable_cost_usd, versus.price_usd)
+    with_tco = break_even_volume(
+        economics.nre_usd,
+        economics.variable_cost_usd,
+        versus.price_usd,
+        performance_ratio=ratio,
+        own_energy_cost_usd=energy,
+        reference_energy_cost_usd=reference_energy,
+    )
+    return DesignEconomicsReport(
+        design=hardware.name,
+        economics=economics,
+        estimated_die_area_m2=float(estimated.die_area_m2[0]),
+        years=years,
+        power_price_usd_per_kwh=price,
+        pue=pue,
+        energy_cost_usd=energy,
+        tco_usd=economics.unit_cost_usd + energy,
+        versus=versus,
+        performance_ratio=ratio,
+        break_even_volume_simple=float(simple[0]),
+        break_even_volume_tco=float(with_tco[0]),
     )
 
 

@@ -18,6 +18,7 @@ from dse.core.economics import (
     chip_economics,
     chip_economics_batch,
     default_economics_parameters,
+    design_economics_report,
     die_area_checks,
     dies_per_wafer,
     essay_arithmetic,
@@ -265,6 +266,28 @@ class TestUnitCostAndTco:
         assert volumes[0] == pytest.approx(150e6 / 6_000)
         assert math.isinf(volumes[1])  # costs more to make than the card sells for
         assert volumes[2] == pytest.approx(150e6 / 26_000)
+
+    def test_report_against_the_essay_a100(self) -> None:
+        hardware = load_hardware("nvidia-h100-sxm")
+        a100 = PARAMS.purchase_references["a100-essay"]
+        report = design_economics_report(hardware, a100, volume=10_000, years=4)
+        economics = report.economics
+        assert report.performance_ratio == pytest.approx(989.4 / 312)
+        assert report.break_even_volume_simple == pytest.approx(
+            economics.nre_usd / (10_000 - economics.variable_cost_usd)
+        )
+        a100_energy = 400 * 4 * 365.25 * 24 / 1000 * 1.58 * 0.08
+        margin = (989.4 / 312) * (10_000 + a100_energy) - (
+            economics.variable_cost_usd + report.energy_cost_usd
+        )
+        assert report.break_even_volume_tco == pytest.approx(economics.nre_usd / margin)
+        assert report.estimated_die_area_m2 == pytest.approx(814 * MM2, rel=0.01)
+
+    def test_report_reference_without_peak_is_a_config_error(self) -> None:
+        h100_price_only = PARAMS.purchase_references["nvidia-h100-sxm"]
+        assert h100_price_only.peak_flop_per_s is None
+        with pytest.raises(ConfigError, match="needs peak_16bit_tflops"):
+            design_economics_report(load_hardware("nvidia-h100-sxm"), h100_price_only)
 
     def test_batch_matches_one_design_at_a_time(self) -> None:
         designs = [load_hardware(name) for name in ("nvidia-a100-80gb", "nvidia-h100-sxm")]
