@@ -108,6 +108,7 @@ def test_unknown_preset_lists_the_available_ones() -> None:
     (problem,) = excinfo.value.problems
     assert problem.source == "nvidia-h900"
     assert "nvidia-h100-sxm" in problem.message
+    assert "cerebras-wse-2" in problem.message
 
 
 def test_bad_file_reports_unknown_key_negative_size_and_missing_field_together(
