@@ -1203,18 +1203,30 @@ class DieAreaCheck:
     used_in_fit: bool
     spec_die_area_m2: float
     estimated_die_area_m2: float
+    leave_one_out_die_area_m2: float | None
+    """For a fit chip: the estimate when the chip is left out of its node's fit (None when
+    it is the node's only fit chip). For a held-out chip: the same as the estimate."""
 
     @property
     def relative_error(self) -> float:
         return self.estimated_die_area_m2 / self.spec_die_area_m2 - 1.0
 
+    @property
+    def leave_one_out_relative_error(self) -> float | None:
+        if self.leave_one_out_die_area_m2 is None:
+            return None
+        return self.leave_one_out_die_area_m2 / self.spec_die_area_m2 - 1.0
+
 
 def die_area_checks(params: EconomicsParameters | None = None) -> tuple[DieAreaCheck, ...]:
-    """Estimated vs published die area for every calibration chip (fit and held out)."""
+    """Estimated vs published die area for every calibration chip (fit and held out),
+    with leave-one-out estimates for fit chips that share their node with another."""
     params = params or default_economics_parameters()
     chips = params.calibration_chips
-    estimated = estimate_die_area_m2(
-        [c.peak_flop_per_s for c in chips],
+    flops = np.array([c.peak_flop_per_s for c in chips])
+    nodes = node_class_index([c.process_node_nm for c in chips], params)
+    non_logic_m2 = estimate_die_area_m2(
+        0.0,
         [c.sram_capacity_bytes for c in chips],
         [c.hbm_stacks for c in chips],
         [c.ddr_channels for c in chips],
@@ -1223,7 +1235,22 @@ def die_area_checks(params: EconomicsParameters | None = None) -> tuple[DieAreaC
         1,
         params,
     )
-    return tuple(
-        DieAreaCheck(c.chip, c.use_in_fit, c.die_area_m2, float(area))
-        for c, area in zip(chips, estimated, strict=True)
-    )
+    logic_per_flop = np.array([n.logic_area_m2_per_flop_per_s for n in params.nodes])[nodes]
+    estimated = non_logic_m2 + flops * logic_per_flop
+    spec = np.array([c.die_area_m2 for c in chips])
+    fit = np.array([c.use_in_fit for c in chips])
+    log_fitted = np.log(np.maximum(spec - non_logic_m2, 1e-30) / flops)
+
+    checks = []
+    for index, chip in enumerate(chips):
+        loo: float | None = float(estimated[index])
+        if chip.use_in_fit:
+            others = fit & (nodes == nodes[index]) & (np.arange(len(chips)) != index)
+            loo = None
+            if np.any(others):
+                loo_per_flop = float(np.exp(log_fitted[others].mean()))
+                loo = float(non_logic_m2[index] + flops[index] * loo_per_flop)
+        checks.append(
+            DieAreaCheck(chip.chip, chip.use_in_fit, chip.die_area_m2, float(estimated[index]), loo)
+        )
+    return tuple(checks)

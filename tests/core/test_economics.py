@@ -189,6 +189,21 @@ class TestDieAreaEstimate:
         assert errors["Groq LPU v1 (GroqChip / TSP)"] == pytest.approx(0.778, abs=0.002)
         assert errors["Cerebras WSE-3"] == pytest.approx(-0.536, abs=0.002)
 
+    def test_leave_one_out_predicts_each_7nm_fit_chip_from_the_other(self) -> None:
+        checks = {c.chip: c for c in die_area_checks()}
+        a100 = checks["NVIDIA A100 40GB SXM4"]
+        gc200 = checks["Graphcore Colossus MK2 GC200"]
+        assert a100.leave_one_out_relative_error == pytest.approx(-0.073, abs=0.002)
+        assert gc200.leave_one_out_relative_error == pytest.approx(0.059, abs=0.002)
+        # A100 left out: the 7 nm fit is GC200's own logic area per FLOP/s.
+        gc200_logic_per_tflop_mm2 = (823 - 282.4 - 6.9) / 250
+        assert a100.leave_one_out_die_area_m2 == pytest.approx(
+            (27.6 + 72.0 + 312 * gc200_logic_per_tflop_mm2) * MM2, rel=0.002
+        )
+        assert checks["NVIDIA H100 SXM5 80GB"].leave_one_out_die_area_m2 is None
+        held_out = checks["Tesla Dojo D1"]
+        assert held_out.leave_one_out_die_area_m2 == held_out.estimated_die_area_m2
+
     def test_sram_array_efficiency_from_macro_vs_bitcell(self) -> None:
         n3e = 31.8 * 2**20 * 0.021e-12 / 1e-6
         n3b = 33.55 * 2**20 * 0.0199e-12 / 1e-6
