@@ -1,0 +1,171 @@
+"""`dse pareto / show / compare / report / browse` end to end through the real Typer app.
+
+(Kept beside the other browse tests rather than in tests/cli/, which another engineer owns.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as ds
+from typer.testing import CliRunner
+
+from dse.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def brute_force_front(values: np.ndarray, maximise: list[bool]) -> np.ndarray:
+    better = values * np.where(maximise, 1.0, -1.0)
+    return np.array(
+        [
+            not ((better >= row).all(axis=1) & (better > row).any(axis=1)).any()
+            for row in better
+        ]
+    )
+
+
+def test_pareto_json_agrees_with_brute_force_over_the_parquet_rows(small_results):
+    frame = ds.dataset(small_results / "trials", format="parquet").to_table().to_pandas()
+    frame = frame[(frame["state"] == "complete") & frame["feasible"]]
+    names = ["throughput_score", "power_w", "unit_cost_usd"]
+    values = frame[[f"objective_{n}" for n in names]].to_numpy()
+    expected = frame[brute_force_front(values, [True, False, False])]
+
+    result = invoke("pareto", small_results, "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert sorted(r["trial_number"] for r in rows) == sorted(expected["trial_number"].tolist())
+    by_number = expected.set_index("trial_number")
+    for row in rows:
+        assert row["objective_power_w"] == by_number.loc[row["trial_number"], "objective_power_w"]
+        assert row["param_memory_route"] == by_number.loc[row["trial_number"], "param_memory_route"]
+
+
+def test_pareto_table_and_csv_carry_units(small_results):
+    table = invoke(
+        "pareto", small_results, "--objectives", "throughput_score,power_w", "--top", "4"
+    )
+    assert table.exit_code == 0, table.output
+    for head in ("sram_mib [MiB]", "power_w [W]", "die_area_mm2 [mm²]", "unit_cost_usd [USD]"):
+        assert head in table.stdout
+    assert "Pareto front over throughput_score, power_w" in table.stdout
+
+    as_csv = invoke("pareto", small_results, "--format", "csv", "--where", "hbm_stacks >= 4")
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert rows[0][:3] == ["trial_number", "sram_mib [MiB]", "hbm_stacks"]
+    assert len(rows) > 2 and all(int(r[2]) >= 4 for r in rows[1:])
+
+
+def test_show_prints_the_breakdown_beside_a_reference(small_results):
+    result = invoke("show", small_results, "17", "--reference", "nvidia-h100-sxm")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for text in ("trial 17", "nvidia-h100-sxm", "gpt3-175b-train", "llama2-70b-infer",
+                 "bound_by", "interconnect", "die_area_mm2", "step_time_s"):
+        assert text in out
+
+    as_json = json.loads(invoke("show", small_results, "17", "--format", "json").stdout)
+    assert [d["label"] for d in as_json] == ["trial 17", "nvidia-a100-sxm"]  # first reference
+    alone = json.loads(
+        invoke("show", small_results, "17", "--reference", "none", "--format", "json").stdout
+    )
+    assert [d["label"] for d in alone] == ["trial 17"]
+
+
+def test_compare_puts_designs_and_chips_side_by_side(small_results):
+    result = invoke(
+        "compare", small_results, "3", "5", "--hardware", "nvidia-a100-sxm",
+        "--hardware", "nvidia-h100-sxm", "--format", "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert [d["label"] for d in json.loads(result.stdout)] == [
+        "trial 3", "trial 5", "nvidia-a100-sxm", "nvidia-h100-sxm",
+    ]
+    table = invoke("compare", small_results, "3", "5")
+    header_line = next(line for line in table.stdout.splitlines() if "trial 3" in line)
+    assert "trial 5" in header_line
+
+
+def _assert_usage_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert all(line.startswith("error: ") for line in result.stderr.strip().splitlines())
+
+
+def test_unusable_input_exits_2_with_one_line_per_problem(tmp_path, small_results, writer):
+    _assert_usage_error(invoke("pareto", tmp_path / "missing"), "no such results folder")
+    _assert_usage_error(invoke("pareto", tmp_path), "empty folder")
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "metadata.json").write_text(json.dumps(writer.metadata(format_version=0)))
+    _assert_usage_error(invoke("show", old, "1"), "results format 0")
+    _assert_usage_error(invoke("pareto", small_results, "--where", "nonsense >"), "--where")
+    _assert_usage_error(invoke("pareto", small_results, "--objectives", "speed"), "speed")
+    _assert_usage_error(invoke("show", small_results, "12345"), "trial 12345")
+    _assert_usage_error(
+        invoke("compare", small_results, "1", "--hardware", "tpu-v9"), "tpu-v9", "available"
+    )
+
+
+def test_running_search_without_trials_says_so(tmp_path, writer):
+    (tmp_path / "metadata.json").write_text(json.dumps(writer.metadata("running")))
+    result = invoke("pareto", tmp_path, "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+    assert "no finished trials yet (search running)" in result.stderr
+
+
+def test_report_writes_one_self_contained_file(small_results, tmp_path):
+    out = tmp_path / "deep" / "report.html"
+    result = invoke("report", small_results, "-o", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.count("<script") == 3  # plotly.js, the data, the page script: all inline
+    assert not re.search(r"<script[^>]+src=", text)
+    assert not re.search(r"<link[^>]+href=", text)
+    data = text.split('<script type="application/json" id="dse-data">', 1)[1]
+    data = json.loads(data.split("</script>", 1)[0])
+    assert data["counts"]["trials"] == 300
+
+
+def test_browse_serves_on_localhost_until_interrupted(small_results):
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from dse.cli import main; main()", "browse",
+         str(small_results), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + (process.stderr.read() if process.stderr else "")
+        page = urllib.request.urlopen(match.group(0), timeout=30).read().decode()
+        assert "dse results" in page and 'id="dse-data"' in page
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode == 0
+
+
+def test_browse_refuses_an_unusable_folder_before_serving(tmp_path: Path):
+    _assert_usage_error(invoke("browse", tmp_path / "nope", "--port", "0"), "no such")
