@@ -1,0 +1,101 @@
+"""`dse evaluate`: one design on an operator workload or a model-level workload file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from dse.cli._app import app, console, report_config_errors
+from dse.config import load_hardware
+from dse.errors import ConfigError
+
+
+def _si(value: float, unit: str) -> str:
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    if unit == "s" and 0 < abs(value) < 1:
+        for factor, prefix in ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n")):
+            if abs(value) >= factor:
+                return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _print_operator_table(table: Any) -> None:
+    total = table.attrs["total"]
+    grid = Table(title=f"{total['workload']} on {total['hardware']}")
+    for header in ("#", "op", "time", "bound by", "FLOP", "off-chip bytes", "energy", "clock"):
+        grid.add_column(header, justify="left" if header in ("op", "bound by") else "right")
+    for i, row in enumerate(table.itertuples(index=False)):
+        grid.add_row(
+            str(i), row.op, _si(row.time_s, "s"), row.bound_by, _si(row.flops, "FLOP"),
+            _si(row.bytes_offchip, "B"), _si(row.energy_j, "J"), f"{row.clock_fraction:.2f}",
+        )
+    console.print(grid)
+    console.print(
+        f"total: time {_si(total['time_s'], 's')}, energy {_si(total['energy_j'], 'J')}, "
+        f"average power {total['average_power_w']:.0f} W, "
+        f"clock {total['clock_fraction']:.2f} of boost"
+    )
+    shares = {k: v / total["time_s"] for k, v in total["time_by_bound_s"].items() if v > 0}
+    console.print(
+        "time by bound: " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(
+            shares.items(), key=lambda kv: -kv[1]))
+    )
+
+
+def _print_model_report(report: dict[str, Any]) -> None:
+    for wl in report["workloads"]:
+        grid = Table(title=f"{wl['workload']} ({wl['evaluator']}) on {report['hardware']}")
+        grid.add_column("metric")
+        grid.add_column("value", justify="right")
+        if not wl["feasible"]:
+            grid.add_row("infeasible", "; ".join(wl["infeasible_reasons"]))
+        for key, value in wl["metrics"].items():
+            grid.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+        for bound, seconds in wl["time_by_bound_s"].items():
+            if seconds > 0:
+                grid.add_row(f"time bound by {bound}", _si(seconds, "s"))
+        console.print(grid)
+
+
+def _is_model_workload(path: Path) -> bool:
+    from evaluators.workload_files import is_model_workload_file
+
+    return is_model_workload_file(path)
+
+
+@app.command()
+@report_config_errors
+def evaluate(
+    hardware: str = typer.Option(..., "--hardware", "-H", help="Preset name or hardware YAML file."),
+    workload: Path = typer.Option(
+        ..., "--workload", "-w",
+        help="Operator workload (ops: [...]) or model-level workload (kind: training|inference).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Evaluate one design on one workload file and show where the time goes."""
+    if not workload.is_file():
+        raise ConfigError(f"no such file: {workload}", str(workload))
+    hw = load_hardware(hardware)
+    if _is_model_workload(workload):
+        from evaluators.evaluation import model_workload_report
+
+        report = model_workload_report(hw, workload)
+        if as_json:
+            print(json.dumps(report, indent=2, default=float))
+        else:
+            _print_model_report(report)
+        return
+    from dse.report import evaluate_operator_workload, operator_report_json
+
+    table = evaluate_operator_workload(hw, str(workload))
+    if as_json:
+        print(json.dumps(operator_report_json(table), indent=2))
+    else:
+        _print_operator_table(table)

@@ -1,0 +1,473 @@
+"""One program (a sequence of operators) on a batch of designs.
+
+The model, per operator and design (all `(n_designs, n_ops)` numpy arrays):
+
+1. **Placement.** Resident data (weights, tables, KV cache) goes to SRAM if it fits the
+   usable SRAM (a scratchpad may hold part of it; a cache holds it only if all of it
+   fits), else HBM, else DDR. Activations live in the first off-chip level (HBM, else DDR,
+   else SRAM) and stay on chip between consecutive operators when they fit.
+2. **Traffic.** Each operator's bytes at each level: weights from their home, inputs not
+   left on chip by the previous operator, outputs written back (a scratchpad or a fused
+   dataflow keeps them on chip for the next operator when they fit), the extra re-reads
+   of tiling a GEMM whose working set exceeds SRAM, and tile traffic through SRAM.
+3. **Device time** = max(compute, SRAM, HBM, DDR) + a per-kernel overhead. Compute uses
+   the precision's peak at the operator's clock, with wave/tile quantisation, alignment
+   and kernel-class efficiencies from the calibration layer. On scratchpad designs the
+   next operator's weights are prefetched while this one runs (their fetch time moves to
+   the operator before, where it overlaps compute).
+4. **Power cap.** Each operator's power at the boost clock is idle + compute + memory
+   power; where that exceeds TDP the clock drops until it fits (power ~ f^3). Programs
+   shorter than the power limiter's window run partly at boost.
+5. **Host.** Operators are issued by the host (eager launch, or from a captured graph);
+   with asynchronous launch the host runs ahead of the device, so launch cost shows only
+   when device work is shorter than it. Syncs and scalar read-backs drain the device and
+   pay a round trip, unless the device runs scalar control itself.
+
+Every operator's `bound_by` names what limits it: compute, sram, hbm, ddr, host or
+interconnect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dse.core import operators as K
+from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
+from dse.core.designs import PRECISION_INDEX, DesignArrays
+from dse.core.operators import OperatorArrays
+from dse.hardware import PRECISIONS, Hardware
+from dse.workload import Operator
+
+BOUND_NAMES: tuple[str, ...] = ("compute", "sram", "hbm", "ddr", "host", "interconnect")
+BOUND_COMPUTE, BOUND_SRAM, BOUND_HBM, BOUND_DDR, BOUND_HOST, BOUND_INTERCONNECT = range(6)
+
+_GIB = 2.0**30
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramResult:
+    """What a program costs on each design. `(n_designs, n_ops)` arrays unless noted."""
+
+    design_names: tuple[str, ...]
+    op_kinds: tuple[str, ...]
+    time_s: np.ndarray
+    """Increase of the program's completion time due to each operator (sums to total)."""
+    device_time_s: np.ndarray
+    """Device busy time per operator, count included."""
+    host_issue_s: np.ndarray
+    energy_j: np.ndarray
+    bound_by: np.ndarray
+    flops: np.ndarray  # (n_ops,), count included
+    bytes_offchip: np.ndarray
+    bytes_by_level: dict[str, np.ndarray]
+    clock_fraction_by_op: np.ndarray
+    total_time_s: np.ndarray  # (n_designs,)
+    total_energy_j: np.ndarray  # (n_designs,)
+    average_power_w: np.ndarray  # (n_designs,)
+    clock_fraction: np.ndarray  # (n_designs,) time-weighted clock, fraction of boost
+    feasible: np.ndarray  # (n_designs,) bool
+    reasons: tuple[tuple[str, ...], ...]
+
+    def infeasible_reason(self, design: int) -> str:
+        return "; ".join(self.reasons[design])
+
+    def time_by_bound_s(self, design: int) -> dict[str, float]:
+        out = {name: 0.0 for name in BOUND_NAMES}
+        for bound, t in zip(self.bound_by[design], self.time_s[design], strict=True):
+            out[BOUND_NAMES[int(bound)]] += float(t)
+        return out
+
+
+def evaluate_program(
+    designs: Sequence[Hardware] | DesignArrays,
+    ops: Sequence[Operator] | OperatorArrays,
+    *,
+    resident_bytes: float | np.ndarray | None = None,
+    graph_captured: bool = True,
+    back_to_back_runs: float = math.inf,
+    calibration: Calibration = DEFAULT_CALIBRATION,
+) -> ProgramResult:
+    """Cost of running `ops` in order on every design.
+
+    resident_bytes: bytes per chip that persist across the program (weights, optimizer
+        state, KV cache, tables); scalar or `(n_designs,)`. None: the sum of the operators'
+        weights and tables.
+    graph_captured: the program may be captured as a graph where the design supports it.
+    back_to_back_runs: how many times the program runs back to back (sets how long the
+        power limiter has been active); infinity means steady state.
+    """
+    dz = (
+        designs
+        if isinstance(designs, DesignArrays)
+        else DesignArrays.from_hardware(list(designs), calibration)
+    )
+    oa = ops if isinstance(ops, OperatorArrays) else OperatorArrays.from_ops(list(ops))
+    n_designs, n_ops = dz.count, oa.size
+    cal = calibration
+    col = lambda a: np.asarray(a, dtype=float)[:, None]  # noqa: E731  (n_designs,) -> (n_designs,1)
+    row = lambda a: np.asarray(a, dtype=float)[None, :]  # noqa: E731  (n_ops,) -> (1,n_ops)
+    colb = lambda a: np.asarray(a, dtype=bool)[:, None]  # noqa: E731
+    rowb = lambda a: np.asarray(a, dtype=bool)[None, :]  # noqa: E731
+    kind = oa.kind
+    count = row(oa.count)
+    reasons: list[list[str]] = [[] for _ in range(n_designs)]
+
+    is_gemm_like = np.isin(kind, (K.KIND_MATMUL, K.KIND_CONV, K.KIND_ATTENTION))
+    is_dataflow = np.isin(
+        kind, (K.KIND_MATMUL, K.KIND_CONV, K.KIND_ATTENTION, K.KIND_ELEMENTWISE, K.KIND_EMBEDDING)
+    )
+
+    # --- precision support -----------------------------------------------------------
+    prec = np.where(oa.precision >= 0, oa.precision, PRECISION_INDEX["fp32"])
+    peak = dz.peak_flop_per_s[:, prec]  # (n_designs, n_ops)
+    unsupported = rowb(is_gemm_like) & (peak <= 0)
+    # NOTE: elementwise arithmetic runs on vector units; where a design lists no fp32
+    # peak, its vector rate is taken as 1/16 of its widest tensor peak (typical ratio of
+    # vector to matrix throughput on tensor accelerators).
+    widest = dz.peak_flop_per_s.max(axis=1)
+    vector_peak = np.where(
+        dz.peak_flop_per_s[:, PRECISION_INDEX["fp32"]] > 0,
+        dz.peak_flop_per_s[:, PRECISION_INDEX["fp32"]],
+        widest / 16.0,
+    )
+    for d in np.flatnonzero(unsupported.any(axis=1)):
+        missing = sorted({PRECISIONS[prec[o]] for o in np.flatnonzero(unsupported[d])})
+        reasons[d].append(f"precision not supported: {', '.join(missing)}")
+    peak = np.where(unsupported, 1.0, peak)  # keep arithmetic finite; marked infeasible
+
+    # --- placement of resident data ---------------------------------------------------
+    if resident_bytes is None:
+        resident = np.full(n_designs, float(oa.weight_bytes.sum()))
+    else:
+        resident = np.broadcast_to(np.asarray(resident_bytes, dtype=float), (n_designs,)).copy()
+    room = dz.sram_usable_bytes
+    safe_resident = np.where(resident > 0, resident, 1.0)
+    # NOTE: a scratchpad pins what fits; a cache keeps about the same share of a
+    # repeatedly streamed working set (H100 GEMV rows with 90 MB of weights run ~40 %
+    # faster than HBM alone allows, as ~50 MB of L2 keeps part of them between calls).
+    frac_sram = np.where(resident <= 0, 0.0, np.minimum(1.0, room / safe_resident))
+    rest = resident * (1.0 - frac_sram)
+    in_hbm = np.minimum(rest, dz.hbm_capacity_bytes)
+    in_ddr = rest - in_hbm
+    overflow = in_ddr > dz.ddr_capacity_bytes * (1 + 1e-12)
+    for d in np.flatnonzero(overflow):
+        reasons[d].append(
+            f"resident data {resident[d] / _GIB:.1f} GiB does not fit: usable SRAM "
+            f"{room[d] / _GIB:.2f} GiB, HBM {dz.hbm_capacity_bytes[d] / _GIB:.1f} GiB, "
+            f"DDR {dz.ddr_capacity_bytes[d] / _GIB:.1f} GiB"
+        )
+    frac_hbm = np.where(resident > 0, in_hbm / safe_resident, 0.0)
+    frac_ddr = np.where(
+        resident > 0, np.minimum(in_ddr, dz.ddr_capacity_bytes) / safe_resident, 0.0
+    )
+    act_room = np.maximum(0.0, room - frac_sram * resident)  # (n_designs,)
+
+    has_hbm = dz.hbm_bandwidth_byte_per_s > 0
+    has_ddr = dz.ddr_bandwidth_byte_per_s > 0
+    act_level = np.where(has_hbm, BOUND_HBM, np.where(has_ddr, BOUND_DDR, BOUND_SRAM))
+    # With no resident data, operands called weights live where activations live.
+    no_resident = resident <= 0
+    w_frac = {
+        BOUND_SRAM: np.where(no_resident, act_level == BOUND_SRAM, frac_sram),
+        BOUND_HBM: np.where(no_resident, act_level == BOUND_HBM, frac_hbm),
+        BOUND_DDR: np.where(no_resident, act_level == BOUND_DDR, frac_ddr),
+    }
+
+    # --- activations: what stays on chip between operators ----------------------------
+    out_b = row(oa.output_bytes)
+    in_b = row(oa.input_bytes)
+    prev_out = np.concatenate([[0.0], oa.output_bytes[:-1]])
+    prev_dataflow = np.concatenate([[False], is_dataflow[:-1]])
+    next_dataflow = np.concatenate([is_dataflow[1:], [False]])
+    chained = rowb(is_dataflow & prev_dataflow)
+    fits_prev = row(prev_out) <= col(act_room)
+    reused = np.where(chained & fits_prev, np.minimum(in_b, row(prev_out)), 0.0)
+    keeps_output = colb(dz.sram_is_scratchpad | dz.spatial_fusion)
+    stays = keeps_output & (rowb(is_dataflow & next_dataflow)) & (out_b <= col(act_room))
+    written = np.where(stays, 0.0, out_b)
+
+    # --- GEMM tiling, quantisation, alignment -------------------------------------------
+    m, n, k_dim = row(oa.gemm_m), row(oa.gemm_n), row(oa.gemm_k)
+    batch, elt = row(oa.gemm_batch), row(oa.element_bytes)
+    tm, tn, tk = col(dz.tile_m), col(dz.tile_n), col(dz.tile_k)
+    tiles_m, tiles_n = np.ceil(m / tm), np.ceil(n / tn)
+    tiles = batch * tiles_m * tiles_n
+    units = col(dz.compute_units)
+    # NOTE: skinny GEMMs that cannot fill the machine are split along k (split-K /
+    # stream-K in cuBLAS and CUTLASS), keeping at least 4 k-tiles per split.
+    k_splits = np.clip(np.floor(units / tiles), 1.0, np.maximum(1.0, np.ceil(k_dim / (4 * tk))))
+    work = tiles * k_splits
+    wave_util = work / (np.ceil(work / units) * units)
+    pad_util = (m * n * k_dim) / (tiles_m * tm * tiles_n * tn * np.ceil(k_dim / tk) * tk)
+    # NOTE: single-row and very thin GEMMs run as GEMV on vector paths rather than on
+    # padded tensor tiles; never charge worse than the vector rate.
+    align = col(dz.alignment_bytes)
+    aligned = (np.mod(k_dim * elt, align) == 0) & (np.mod(n * elt, align) == 0)
+    align_eff = np.where(aligned, 1.0, cal.unaligned_efficiency)
+    # NOTE: a causal fused-attention kernel computes whole query x key blocks, so blocks
+    # that straddle the diagonal count in full: (nb + 1) / (2 nb) of the square for nb
+    # blocks of tile_m rows, not the ~1/2 of the exact mask (H100 causal rows at short
+    # sequences run closer to the non-causal time than half of it).
+    visible = row(oa.causal_visible)
+    blocks = np.maximum(1.0, np.ceil(m / tm))
+    block_visible = np.where(visible < 1.0, (blocks + 1.0) / (2.0 * blocks), 1.0)
+    causal_waste = np.where(visible < 1.0, visible / np.maximum(block_visible, visible), 1.0)
+    shape_eff = wave_util * pad_util * align_eff * causal_waste
+
+    fwd_share = np.where(
+        rowb(oa.backward), 1.0 / (1.0 + K.ATTENTION_BACKWARD_FLOP_RATIO), 1.0
+    )
+    attention_eff = 1.0 / (
+        fwd_share / cal.attention_forward_efficiency
+        + (1 - fwd_share) / cal.attention_backward_efficiency
+    )
+    base_eff = np.select(
+        [rowb(kind == K.KIND_MATMUL), rowb(kind == K.KIND_CONV),
+         rowb(kind == K.KIND_ATTENTION)],
+        [
+            np.full((1, n_ops), cal.matmul_peak_efficiency),
+            np.full((1, n_ops), cal.matmul_peak_efficiency * cal.conv_relative_efficiency),
+            attention_eff,
+        ],
+        default=1.0,
+    )
+    tensor_rate = peak * base_eff * shape_eff  # FLOP/s at boost clock
+    vector_rate = col(vector_peak * cal.vector_efficiency)
+    rate = np.where(rowb(is_gemm_like), np.maximum(tensor_rate, vector_rate), vector_rate)
+    flops_exec = row(oa.flops)
+    t_compute = flops_exec / rate  # at boost clock
+
+    # Tiling re-reads when the GEMM's working set exceeds SRAM.
+    weights_exec = row(oa.weight_bytes)
+    is_tiled = rowb((kind == K.KIND_MATMUL) | (kind == K.KIND_CONV))
+    working_set = weights_exec + in_b + out_b
+    tile_edge = np.maximum(tm, np.sqrt(col(room) / (3.0 * elt)))
+    spills = is_tiled & (working_set > col(room))
+    extra_inputs = np.where(spills, in_b * np.maximum(0.0, np.ceil(n / tile_edge) - 1), 0.0)
+    extra_weights = np.where(
+        spills, weights_exec * np.maximum(0.0, np.ceil(m * batch / tile_edge) - 1), 0.0
+    )
+
+    # Weight (resident) reads: embedding lookups read only the gathered rows.
+    gathered = row(oa.gather_rows * np.maximum(oa.gather_row_bytes, cal.gather_burst_bytes))
+    weight_reads = np.where(rowb(kind == K.KIND_EMBEDDING), gathered, weights_exec)
+    weight_reads = np.where(rowb(is_dataflow), weight_reads + extra_weights, 0.0)
+    act_offchip = np.where(rowb(is_dataflow | (kind == K.KIND_COLLECTIVE)),
+                           (in_b - reused) + written + extra_inputs, 0.0)
+
+    # Backward passes: refetch saved activations, or recompute them where cheaper.
+    saved = row(oa.saved_activation_bytes)
+    act_bw = np.select(
+        [act_level == BOUND_HBM, act_level == BOUND_DDR],
+        [dz.hbm_bandwidth_byte_per_s * cal.hbm_efficiency,
+         dz.ddr_bandwidth_byte_per_s * cal.ddr_efficiency],
+        default=dz.sram_bandwidth_byte_per_s * cal.sram_efficiency,
+    )
+    refetch_t = saved / col(act_bw)
+    recompute_t = row(oa.recompute_flops) / rate
+    recompute = (saved > 0) & (saved > col(act_room)) & (recompute_t < refetch_t)
+    act_offchip = np.where(recompute, np.maximum(0.0, act_offchip - saved), act_offchip)
+    flops_exec = np.where(recompute, flops_exec + row(oa.recompute_flops), flops_exec)
+    t_compute = flops_exec / rate
+
+    # Bytes per level per execution.
+    act_at = {lvl: colb(act_level == lvl) for lvl in (BOUND_SRAM, BOUND_HBM, BOUND_DDR)}
+    bytes_lvl = {
+        lvl: np.where(act_at[lvl], act_offchip, 0.0) + weight_reads * col(w_frac[lvl])
+        for lvl in (BOUND_HBM, BOUND_DDR)
+    }
+    tile_traffic = np.where(
+        rowb(is_gemm_like), flops_exec * elt * (1.0 / tm + 1.0 / tn) / 2.0, 0.0
+    )
+    operand_bytes = np.where(rowb(is_dataflow), in_b + out_b + weight_reads, 0.0)
+    bytes_lvl[BOUND_SRAM] = tile_traffic + operand_bytes + np.where(
+        act_at[BOUND_SRAM], act_offchip, 0.0
+    )
+
+    hbm_bw = col(dz.hbm_bandwidth_byte_per_s * cal.hbm_efficiency)
+    ddr_bw = col(dz.ddr_bandwidth_byte_per_s * cal.ddr_efficiency)
+    sram_bw = col(dz.sram_bandwidth_byte_per_s * cal.sram_efficiency)
+    t_hbm = np.where(bytes_lvl[BOUND_HBM] > 0, bytes_lvl[BOUND_HBM] / (hbm_bw + 1e-30), 0.0)
+    t_ddr = np.where(bytes_lvl[BOUND_DDR] > 0, bytes_lvl[BOUND_DDR] / (ddr_bw + 1e-30), 0.0)
+    t_sram = bytes_lvl[BOUND_SRAM] / sram_bw
+
+    # Prefetch of the next operator's weights on scratchpad designs.
+    prefetch = (
+        (colb(dz.sram_is_scratchpad))
+        & (rowb(is_dataflow & prev_dataflow))
+        & (weights_exec <= col(act_room) / 2)
+    )
+    for lvl_bytes, lvl_bw, t_lvl in ((BOUND_HBM, hbm_bw, t_hbm), (BOUND_DDR, ddr_bw, t_ddr)):
+        own = np.where(prefetch, weight_reads * col(w_frac[lvl_bytes]) / (lvl_bw + 1e-30), 0.0)
+        moved = np.concatenate([own[:, 1:], np.zeros((n_designs, 1))], axis=1)
+        t_lvl -= own
+        t_lvl += moved
+
+    # --- host-side operators, collectives, reconfiguration -------------------------------
+    link_bw = col(dz.host_link_bandwidth_byte_per_s * cal.host_link_efficiency)
+    pinned = rowb(oa.transfer_pinned)
+    t_transfer = col(dz.host_link_latency_s) + row(oa.link_bytes) / (
+        link_bw * np.where(pinned, 1.0, cal.pageable_bandwidth_fraction)
+    )
+    intra = row(oa.participants) <= col(dz.chips_per_node)
+    coll_bw = np.where(
+        intra, col(dz.chip_to_chip_bandwidth_byte_per_s), col(dz.node_to_node_bandwidth_byte_per_s)
+    ) * cal.collective_efficiency
+    coll_lat = np.where(intra, col(dz.chip_to_chip_latency_s), col(dz.node_to_node_latency_s))
+    needs_link = (rowb(kind == K.KIND_COLLECTIVE)) & (rowb(oa.link_bytes))
+    no_link = needs_link & (coll_bw <= 0)
+    for d in np.flatnonzero(no_link.any(axis=1)):
+        reasons[d].append("collective needs chip-to-chip links the design does not have")
+    t_link = np.where(
+        needs_link, row(oa.link_latency_steps) * coll_lat + row(oa.link_bytes) / np.where(
+            coll_bw > 0, coll_bw, 1.0), 0.0
+    )
+    scalar_on_device = colb(dz.device_scalar_control)
+    is_host_control = rowb((kind == K.KIND_SYNC) | (kind == K.KIND_SCALAR_READBACK))
+
+    # --- device time at boost clock --------------------------------------------------------
+    overhead = np.where(rowb(is_dataflow), cal.kernel_device_overhead_s, 0.0)
+    fused = (colb(dz.spatial_fusion)) & chained
+    overhead = np.where(fused, 0.0, overhead)
+    t_mem = np.maximum(np.maximum(t_hbm, t_ddr), t_sram)
+    host_dev_time = np.select(
+        [rowb(kind == K.KIND_TRANSFER), is_host_control, rowb(kind == K.KIND_RECONFIGURE),
+         rowb(kind == K.KIND_COLLECTIVE)],
+        [t_transfer,
+         np.where(scalar_on_device, cal.device_scalar_op_s, cal.kernel_device_overhead_s),
+         np.where(colb(dz.spatial_fusion), col(dz.reconfiguration_s), 0.0),
+         np.maximum(t_link, t_mem)],
+        default=0.0,
+    )
+
+    # --- power cap -----------------------------------------------------------------------
+    e_flop = dz.energy_per_flop_j[:, prec]
+    transport = cal.offchip_transport_energy_per_byte_j
+    e_mem = (
+        bytes_lvl[BOUND_SRAM] * col(dz.energy_per_byte_sram_j)
+        + bytes_lvl[BOUND_HBM] * col(dz.energy_per_byte_hbm_j + transport)
+        + bytes_lvl[BOUND_DDR] * col(dz.energy_per_byte_ddr_j + transport)
+        + np.where(rowb(kind == K.KIND_TRANSFER), row(oa.link_bytes), 0.0)
+        * col(dz.energy_per_byte_host_link_j)
+        + np.where(needs_link, row(oa.link_bytes), 0.0) * col(dz.energy_per_byte_interconnect_j)
+    )
+    e_comp = flops_exec * e_flop
+    exp = cal.dvfs_power_exponent
+    t_full = np.where(rowb(is_dataflow), np.maximum(t_compute, t_mem) + overhead, host_dev_time)
+    safe_t = np.maximum(t_full, 1e-12)
+    budget = col(dz.tdp_w - dz.idle_w) - e_mem / safe_t
+    p_comp = e_comp / safe_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_sustained = np.where(
+            p_comp > budget,
+            np.power(np.maximum(budget, 0.0) / np.maximum(p_comp, 1e-30), 1.0 / exp),
+            1.0,
+        )
+    r_sustained = np.clip(r_sustained, col(dz.min_clock_fraction), 1.0)
+
+    def device_times(r: np.ndarray) -> np.ndarray:
+        """Device busy time per operator, all repeats, at clock fraction r."""
+        dataflow_t = np.maximum(t_compute / r, t_mem) + overhead
+        return np.where(rowb(is_dataflow), dataflow_t, host_dev_time) * count
+
+    # --- host issue and the asynchronous pipeline ------------------------------------------
+    has_host_control = bool(np.isin(kind, (K.KIND_SYNC, K.KIND_SCALAR_READBACK)).any())
+    graph_mode = (
+        graph_captured & dz.graph_capture & (dz.device_scalar_control | (not has_host_control))
+    )
+    # Syncs, read-backs and reconfigurations pay only the driver launch.
+    dispatch = np.array([cal.eager_dispatch_s.get(K.KIND_NAMES[c], 0.0) for c in kind])
+    eager_issue = col(dz.kernel_launch_s) + row(dispatch)
+    issue = np.where(colb(graph_mode), col(dz.graph_launch_per_op_s), eager_issue)
+    issue = np.where(fused | rowb(kind == K.KIND_RECONFIGURE), 0.0, issue)
+    blocking = (is_host_control & ~scalar_on_device) | (
+        (rowb(kind == K.KIND_TRANSFER)) & ~pinned
+    )
+    roundtrip = np.where(is_host_control & ~scalar_on_device, col(dz.sync_roundtrip_s), 0.0)
+    start_host = np.where(graph_mode, dz.kernel_launch_s, 0.0)  # one graph launch
+    asynchronous = dz.async_launch
+
+    def run(dev_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        host = start_host.copy()
+        dev = np.zeros(n_designs)
+        elapsed = np.zeros((n_designs, n_ops))
+        for o in range(n_ops):
+            c = float(oa.count[o])
+            h, d, rt = issue[:, o], dev_t[:, o] / c, roundtrip[:, o]
+            before = np.maximum(host, dev)
+            blk = blocking[:, o]
+            # blocking: drain, then each repeat pays launch + device + round trip
+            b_end = np.maximum(dev, host + h) + d + rt + (c - 1) * (h + d + rt)
+            # asynchronous launch: the host runs ahead; repeat j starts no earlier than
+            # host + j h (the latest of those constraints is at the first or last repeat)
+            a_end = np.maximum(dev + c * d, np.maximum(host + h + c * d, host + c * h + d))
+            # synchronous launch: the host waits for every operator
+            s_end = np.maximum(dev, host) + c * (h + d)
+            end = np.where(blk, b_end, np.where(asynchronous, a_end, s_end))
+            host = np.where(blk | ~asynchronous, end, host + c * h)
+            dev = end
+            elapsed[:, o] = np.maximum(host, dev) - before
+        return elapsed, np.maximum(host, dev)
+
+    dev_sustained = device_times(r_sustained)
+    _, total_sustained = run(dev_sustained)
+    burst = np.minimum(1.0, cal.power_limiter_window_s / np.maximum(
+        total_sustained * back_to_back_runs, 1e-12))
+    r_eff = r_sustained + (1.0 - r_sustained) * col(burst)
+    dev_time = device_times(r_eff)
+    elapsed, total = run(dev_time)
+
+    # --- energy ----------------------------------------------------------------------------
+    dyn = (e_comp * np.power(r_eff, exp - 1.0) + e_mem) * count
+    energy = dyn + col(dz.idle_w) * elapsed
+    total_energy = energy.sum(axis=1)
+
+    # --- what bounds each operator ------------------------------------------------------------
+    device_bound = np.argmax(
+        np.stack([t_compute / r_eff, t_sram, t_hbm, t_ddr]), axis=0
+    )  # 0..3 = compute, sram, hbm, ddr
+    bound = np.select(
+        [rowb(kind == K.KIND_COLLECTIVE),
+         rowb((kind == K.KIND_TRANSFER) | (kind == K.KIND_SYNC)
+             | (kind == K.KIND_SCALAR_READBACK)),
+         rowb(kind == K.KIND_RECONFIGURE)],
+        [np.where(t_link >= t_mem, BOUND_INTERCONNECT, device_bound),
+         np.where(is_host_control & scalar_on_device, BOUND_COMPUTE, BOUND_HOST),
+         BOUND_COMPUTE],
+        default=device_bound,
+    )
+    waiting_on_host = (elapsed - dev_time) > dev_time
+    bound = np.where(waiting_on_host, BOUND_HOST, bound).astype(np.int8)
+
+    busy = np.maximum(dev_time.sum(axis=1), 1e-30)
+    clock = (r_eff * dev_time).sum(axis=1) / busy
+    feasible = np.array([not r for r in reasons])
+    flops_total = (np.broadcast_to(row(oa.flops), (n_designs, n_ops)) * count)[0]
+    offchip = (bytes_lvl[BOUND_HBM] + bytes_lvl[BOUND_DDR]) * count
+    return ProgramResult(
+        design_names=dz.names,
+        op_kinds=tuple(K.KIND_NAMES[c] for c in kind),
+        time_s=elapsed,
+        device_time_s=dev_time,
+        host_issue_s=np.broadcast_to(issue * count, (n_designs, n_ops)).copy(),
+        energy_j=energy,
+        bound_by=bound,
+        flops=flops_total,
+        bytes_offchip=offchip,
+        bytes_by_level={
+            "sram": bytes_lvl[BOUND_SRAM] * count,
+            "hbm": bytes_lvl[BOUND_HBM] * count,
+            "ddr": bytes_lvl[BOUND_DDR] * count,
+        },
+        clock_fraction_by_op=r_eff,
+        total_time_s=total,
+        total_energy_j=total_energy,
+        average_power_w=total_energy / np.maximum(total, 1e-30),
+        clock_fraction=clock,
+        feasible=feasible,
+        reasons=tuple(tuple(r) for r in reasons),
+    )
