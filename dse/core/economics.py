@@ -596,38 +596,62 @@ def dies_per_wafer(die_area_m2: ArrayLike, params: EconomicsParameters | None = 
     return result
 
 
+_CDF_CHUNK_ROWS = 1024
+
+
 def _negative_binomial_cdf(
     count_limit: FloatArray, mean_defects: FloatArray, alpha: float
 ) -> FloatArray:
     """P(N <= count_limit) for N ~ negative binomial(mean, shape alpha), elementwise."""
-    result = np.empty_like(mean_defects)
+    result = np.ones_like(mean_defects)
     zero_spares = count_limit <= 0
     result[zero_spares] = (1.0 + mean_defects[zero_spares] / alpha) ** (-alpha)
-    rest = np.flatnonzero(~zero_spares)
-    if rest.size == 0:
-        return result
-    mean = mean_defects[rest]
-    limit = count_limit[rest]
-    spread = np.sqrt(mean + mean**2 / alpha)
-    # Beyond mean + 40 sd the tail is below double precision: cap the sum there.
-    horizon = np.minimum(limit, np.ceil(mean + 40.0 * spread + 40.0))
-    n_max = int(horizon.max())
+    mean = mean_defects
+    with np.errstate(divide="ignore"):
+        log_q = np.log(mean / (mean + alpha))
+        # The pmf tail decays like q^n: past mean + 40 sd and 50 / -log(q) more terms it is
+        # below double precision, so a design with more spares than that has yield 1.
+        geometric_terms = np.where(mean > 0, 50.0 / -log_q, 0.0)
+    horizon = np.ceil(mean + 40.0 * np.sqrt(mean + mean**2 / alpha) + 40.0 + geometric_terms)
+    to_sum = np.flatnonzero(~zero_spares & (count_limit < horizon) & (mean > 0))
+    for start in range(0, to_sum.size, _CDF_CHUNK_ROWS):
+        rows = to_sum[start : start + _CDF_CHUNK_ROWS]
+        result[rows] = _negative_binomial_cdf_by_summing(
+            count_limit[rows], mean[rows], log_q[rows], horizon[rows], alpha
+        )
+    return result
+
+
+def _negative_binomial_pmf_grid(
+    n_max: int, mean: FloatArray, log_q: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
+    """pmf(n) for n = 0..n_max, one row per design; and n."""
     n = np.arange(n_max + 1, dtype=np.float64)
     log_p0 = alpha * np.log(alpha / (alpha + mean))
-    log_q = np.log(mean / (mean + alpha), where=mean > 0, out=np.full_like(mean, -np.inf))
-    # log pmf(n) = log pmf(0) + sum_{j<n} [log(j + alpha) - log(j + 1) + log q]
+    # log pmf(n) = log pmf(0) + sum_{j<n} [log(j + alpha) - log(j + 1)] + n log q
     steps = np.log(n[:-1] + alpha) - np.log(n[:-1] + 1.0)
     log_ratio_cumsum = np.concatenate(([0.0], np.cumsum(steps)))
-    with np.errstate(invalid="ignore"):
-        log_pmf = (
-            log_p0[:, None]
-            + log_ratio_cumsum[None, :]
-            + np.where(n[None, :] > 0, n[None, :] * log_q[:, None], 0.0)
+    pmf = np.exp(log_p0[:, None] + log_ratio_cumsum[None, :] + n[None, :] * log_q[:, None])
+    return pmf, n
+
+
+def _negative_binomial_cdf_by_summing(
+    limit: FloatArray, mean: FloatArray, log_q: FloatArray, horizon: FloatArray, alpha: float
+) -> FloatArray:
+    pmf, n = _negative_binomial_pmf_grid(int(limit.max()), mean, log_q, alpha)
+    result: FloatArray = np.where(n[None, :] <= limit[:, None], pmf, 0.0).sum(axis=1)
+    # NOTE: near 1 the CDF is recomputed as 1 - upper tail, which keeps the small
+    # complement exact (the lower sum carries ~1e-15 rounding noise that would break
+    # monotonicity in the number of spares). Only those rows pay for the long grid.
+    high = np.flatnonzero(result >= 0.5)
+    if high.size:
+        pmf, n = _negative_binomial_pmf_grid(
+            int(horizon[high].max()), mean[high], log_q[high], alpha
         )
-    pmf = np.exp(log_pmf)
-    pmf[n[None, :] > horizon[:, None]] = 0.0
-    result[rest] = np.minimum(pmf.sum(axis=1), 1.0)
-    return result
+        tail = (n[None, :] > limit[high, None]) & (n[None, :] <= horizon[high, None])
+        result[high] = 1.0 - np.where(tail, pmf, 0.0).sum(axis=1)
+    clipped: FloatArray = np.clip(result, 0.0, 1.0)
+    return clipped
 
 
 def yield_fraction(

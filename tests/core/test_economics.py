@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from dse.config import load_hardware
@@ -113,13 +115,32 @@ class TestDiesAndYield:
         assert per_wafer[0] < usable_mm2 / 100  # edge loss removes partial dies
         assert per_wafer[0] == 613  # 678.9 - 65.3 partial dies at the edge
 
-    def test_negative_binomial_with_spares_matches_scipy(self) -> None:
-        mean = np.array([0.5, 3.0, 41.6, 41.6])
-        spares = np.array([0, 2, 40, 120])
-        ours = yield_fraction(mean, 1.0, spares, 3.0)
-        alpha = 3.0
+    @pytest.mark.parametrize("alpha", [0.5, 3.0, 20.0])
+    def test_negative_binomial_with_spares_matches_scipy(self, alpha: float) -> None:
+        mean = np.array([0.5, 3.0, 41.6, 41.6, 41.6])
+        spares = np.array([0, 2, 40, 120, 8_500])
+        ours = yield_fraction(mean, 1.0, spares, alpha)
         expected = stats.nbinom.cdf(spares, alpha, alpha / (alpha + mean))
         np.testing.assert_allclose(ours, expected, rtol=1e-9)
+
+    @given(
+        area_mm2=st.floats(1, 40_000),
+        growth=st.floats(1.01, 3),
+        defects_per_cm2=st.floats(0.01, 0.5),
+        spares=st.integers(0, 500),
+        alpha=st.floats(0.5, 20),
+    )
+    def test_yield_properties(
+        self, area_mm2: float, growth: float, defects_per_cm2: float, spares: int, alpha: float
+    ) -> None:
+        areas = np.array([area_mm2, area_mm2 * growth]) * MM2
+        density = defects_per_cm2 / CM2
+        small, large = yield_fraction(areas, density, spares, alpha)
+        assert 0 < large <= small <= 1
+        if spares == 0:  # with spares, tiny areas saturate at 1.0 in double precision
+            assert large < small
+        more_spares = yield_fraction(areas[1], density, spares + 10, alpha)[0]
+        assert more_spares >= large
 
     def test_large_alpha_approaches_poisson(self) -> None:
         assert yield_fraction(1.0, 0.5, 0, 1e7)[0] == pytest.approx(math.exp(-0.5), rel=1e-6)
