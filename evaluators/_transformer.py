@@ -27,29 +27,57 @@ def weight_matmul_shapes(arch: TransformerArchitecture, tp: int) -> list[tuple[i
 
 def block_forward_ops(arch: TransformerArchitecture, *, batch: int, seq_q: int, seq_kv: int,
                       tp: int, dtype: str, sequence_parallel: bool, count: int,
-                      attention_pass: str = "forward") -> list[Operator]:
-    """One block's forward on `batch x seq_q` tokens attending to `seq_kv` positions."""
+                      attention_pass: str = "forward",
+                      activation_dtype: str | None = None) -> list[Operator]:
+    """One block's forward on `batch x seq_q` tokens attending to `seq_kv` positions.
+
+    `dtype` is the matmul precision; `activation_dtype` (default: the same) is what
+    attention, norms and collectives run in (bf16 in fp8 training, where only the GEMM
+    inputs are cast to fp8).
+    """
+    act = activation_dtype or dtype
     tokens = batch * seq_q
     ops: list[Operator] = [MatMul(m=tokens, n=n, k=k, dtype=dtype, count=count)
                            for k, n in weight_matmul_shapes(arch, tp)]
     ops.insert(1, Attention(batch=batch, heads=arch.heads // tp, seq_q=seq_q, seq_kv=seq_kv,
                             head_dim=arch.head_dim, kv_heads=max(arch.kv_heads // tp, 1),
-                            causal=arch.causal and seq_q > 1, dtype=dtype,
+                            causal=arch.causal and seq_q > 1, dtype=act,
                             pass_=attention_pass,  # type: ignore[arg-type]
                             count=count))
-    ops.append(_block_elementwise(arch, tokens, tp, dtype, sequence_parallel, count, 1.0))
-    ops.extend(tensor_parallel_collectives(arch, tokens, tp, dtype, sequence_parallel,
+    ops.append(_block_elementwise(arch, tokens, tp, act, sequence_parallel, count, 1.0))
+    if act != dtype:
+        ops.append(_cast_to_gemm_precision(arch, tokens, tp, act, count, backward=False))
+    ops.extend(tensor_parallel_collectives(arch, tokens, tp, act, sequence_parallel,
                                            count * 2))
     return ops
 
 
+def _cast_to_gemm_precision(arch: TransformerArchitecture, tokens: int, tp: int, act: str,
+                            count: int, backward: bool) -> Elementwise:
+    """Casting GEMM operands from the activation precision to fp8, with amax tracking.
+
+    NOTE: NVIDIA Transformer Engine casts every linear layer's input (forward) and output
+    gradient (backward) to fp8 in separate kernels when they cannot be fused into the
+    previous operator, reading 16-bit and writing 8-bit values; weights are cast once per
+    step and cached across micro-batches (TE `is_first_microbatch`), so they are ignored.
+    """
+    shapes = weight_matmul_shapes(arch, tp)
+    width = sum(n for _, n in shapes) if backward else sum(k for k, _ in shapes)
+    elements = float(tokens) * width
+    e = ELEMENT_BYTES.get(act, 2)
+    return Elementwise(bytes_read=elements * e, bytes_written=elements, flops=2 * elements,
+                       dtype=act, count=count)
+
+
 def block_backward_ops(arch: TransformerArchitecture, *, batch: int, seq: int, tp: int,
-                       dtype: str, sequence_parallel: bool, count: int) -> list[Operator]:
+                       dtype: str, sequence_parallel: bool, count: int,
+                       activation_dtype: str | None = None) -> list[Operator]:
     """One block's backward matmuls (data and weight gradients), norms and collectives.
 
     The attention backward is part of the fused `Attention(pass_="forward_backward")`
     emitted with the forward, so it is not repeated here.
     """
+    act = activation_dtype or dtype
     tokens = batch * seq
     ops: list[Operator] = []
     for k, n in weight_matmul_shapes(arch, tp):
@@ -57,8 +85,10 @@ def block_backward_ops(arch: TransformerArchitecture, *, batch: int, seq: int, t
         ops.append(MatMul(m=k, n=n, k=tokens, dtype=dtype, count=count))  # dW = X^T dY
     # NOTE: backward elementwise work (norm, activation and residual gradients) reads and
     # writes about twice the forward's tensors (gradient plus saved input).
-    ops.append(_block_elementwise(arch, tokens, tp, dtype, sequence_parallel, count, 2.0))
-    ops.extend(tensor_parallel_collectives(arch, tokens, tp, dtype, sequence_parallel,
+    ops.append(_block_elementwise(arch, tokens, tp, act, sequence_parallel, count, 2.0))
+    if act != dtype:
+        ops.append(_cast_to_gemm_precision(arch, tokens, tp, act, count, backward=True))
+    ops.extend(tensor_parallel_collectives(arch, tokens, tp, act, sequence_parallel,
                                            count * 2))
     return ops
 

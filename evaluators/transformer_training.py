@@ -73,6 +73,16 @@ class TrainingMemory:
         return self.persistent_bytes + self.activations_bytes + self.workspace_bytes
 
 
+def activation_dtype(precision: str) -> str:
+    """What activations, attention and collectives run in when matmuls use `precision`.
+
+    NOTE: fp8/int8 training (Transformer Engine, Micikevicius et al. 2022, arXiv
+    2209.05433) keeps activations, attention and communication in bf16 and casts only the
+    GEMM operands to 8 bits.
+    """
+    return "bf16" if precision in ("fp8", "int8") else precision
+
+
 def _arch(workload: ModelWorkload) -> TransformerArchitecture:
     if not isinstance(workload.model, TransformerArchitecture):
         raise TypeError(f"{NAME} needs a transformer model, got {workload.model_name}")
@@ -104,7 +114,7 @@ def training_memory(workload: ModelWorkload) -> TrainingMemory:
     """Weights, gradients, optimizer state, activations and workspace per chip."""
     arch = _arch(workload)
     plan = workload.system
-    e = element_bytes(workload.precision)
+    e = element_bytes(activation_dtype(workload.precision))
     params = params_per_chip(workload)
     dp = plan.data_parallel
     weights = params * e
@@ -118,8 +128,7 @@ def training_memory(workload: ModelWorkload) -> TrainingMemory:
         weights /= dp
     tokens = plan.micro_batch * workload.seq_len
     per_layer = tokens * activation_bytes_per_token_layer(
-        arch, plan.tensor_parallel, plan.sequence_parallel, workload.recompute,
-        min(e, 2) if e < 4 else 4)
+        arch, plan.tensor_parallel, plan.sequence_parallel, workload.recompute, e)
     # NOTE: with 1F1B the first stage holds `pipeline_parallel` micro-batches in flight,
     # each for its layers/p blocks: L blocks' worth in all (Korthikanti et al. 2022, sec.
     # 4.2.3); interleaving adds (p-1)/(p·v). Fewer micro-batches than stages hold fewer.
@@ -144,6 +153,7 @@ def microbatch_ops(workload: ModelWorkload) -> list[Operator]:
     arch = _arch(workload)
     plan = workload.system
     dtype = workload.precision
+    act = activation_dtype(dtype)
     tp, sp = plan.tensor_parallel, plan.sequence_parallel
     b, s = plan.micro_batch, workload.seq_len
     tokens = b * s
@@ -154,31 +164,31 @@ def microbatch_ops(workload: ModelWorkload) -> list[Operator]:
                                    dtype=dtype))
     forward = block_forward_ops(arch, batch=b, seq_q=s, seq_kv=s, tp=tp, dtype=dtype,
                                 sequence_parallel=sp, count=layers,
-                                attention_pass="forward_backward")
+                                attention_pass="forward_backward", activation_dtype=act)
     ops.extend(forward)
     if workload.recompute == "full":
         ops.extend(block_forward_ops(arch, batch=b, seq_q=s, seq_kv=s, tp=tp, dtype=dtype,
-                                     sequence_parallel=sp, count=layers))
+                                     sequence_parallel=sp, count=layers, activation_dtype=act))
     elif workload.recompute == "selective":
         # NOTE: selective recompute re-runs the core attention (Korthikanti et al. 2022).
         ops.append(Attention(batch=b, heads=arch.heads // tp, seq_q=s, seq_kv=s,
                              head_dim=arch.head_dim, kv_heads=max(arch.kv_heads // tp, 1),
-                             causal=arch.causal, dtype=dtype, count=layers))
+                             causal=arch.causal, dtype=act, count=layers))
     # Logits, loss and their backward (last stage).
     vocab = arch.vocab // tp
     ops.append(MatMul(m=tokens, n=vocab, k=arch.hidden, dtype=dtype))
     ops.append(Elementwise(bytes_read=tokens * vocab * 6.0, bytes_written=tokens * vocab * 6.0,
-                           flops=tokens * vocab * 8.0, dtype=dtype))
+                           flops=tokens * vocab * 8.0, dtype=act))
     ops.append(MatMul(m=tokens, n=arch.hidden, k=vocab, dtype=dtype))
     ops.append(MatMul(m=arch.hidden, n=vocab, k=tokens, dtype=dtype))
     ops.extend(block_backward_ops(arch, batch=b, seq=s, tp=tp, dtype=dtype,
-                                  sequence_parallel=sp, count=layers))
+                                  sequence_parallel=sp, count=layers, activation_dtype=act))
     if tp > 1:
-        ops.extend(tensor_parallel_collectives(arch, tokens, tp, dtype, sp, 2))
+        ops.extend(tensor_parallel_collectives(arch, tokens, tp, act, sp, 2))
     if plan.pipeline_parallel > 1:
         # NOTE: activations go forward and their gradients back to the neighbouring stage:
         # a point-to-point copy, modelled as a two-party broadcast.
-        size = tokens * arch.hidden * element_bytes(dtype) / (tp if sp else 1)
+        size = tokens * arch.hidden * element_bytes(act) / (tp if sp else 1)
         ops.append(Collective("broadcast", size, 2, count=2 * plan.virtual_stages))
     return ops
 
@@ -188,7 +198,7 @@ def zero3_overlapped_ops(workload: ModelWorkload) -> list[Operator]:
     plan = workload.system
     if plan.zero_stage < 3 or plan.data_parallel == 1:
         return []
-    full = params_per_chip(workload) * element_bytes(workload.precision)
+    full = params_per_chip(workload) * element_bytes(activation_dtype(workload.precision))
     gathers = 3 if workload.recompute == "full" else 2
     return [Collective("all_gather", full, plan.data_parallel, count=gathers),
             Collective("reduce_scatter", params_per_chip(workload) * 4.0 / 2.0,
@@ -205,7 +215,7 @@ def gradient_sync_ops(workload: ModelWorkload) -> list[Operator]:
     if plan.zero_stage == 0:
         return [Collective("all_reduce", grads, plan.data_parallel)]
     return [Collective("reduce_scatter", grads, plan.data_parallel),
-            Collective("all_gather", params * element_bytes(workload.precision),
+            Collective("all_gather", params * element_bytes(activation_dtype(workload.precision)),
                        plan.data_parallel)]
 
 
@@ -215,7 +225,7 @@ def optimizer_ops(workload: ModelWorkload) -> list[Operator]:
     params = params_per_chip(workload)
     if plan.zero_stage >= 1:
         params /= plan.data_parallel
-    e = element_bytes(workload.precision)
+    e = element_bytes(activation_dtype(workload.precision))
     # Reads master weight, m, v (fp32) and the gradient; writes them back plus the
     # low-precision copy of the weight.
     return [Elementwise(bytes_read=params * (12.0 + GRADIENT_BYTES_PER_PARAM),
