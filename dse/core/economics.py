@@ -699,8 +699,10 @@ def lifetime_energy_cost_usd(
 class EconomicsInputs:
     """A batch of designs as arrays (one entry per design), SI units.
 
-    `die_area_m2` NaN means "estimate it"; `spare_unit_fraction` NaN means "the default":
-    `beyond_reticle_spare_unit_fraction` for dies beyond the reticle limit, else 0.
+    `silicon_area_m2` is the total silicon of one package (all its dies, as
+    `TechnologySpec.die_area_m2` is); NaN means "estimate it". `spare_unit_fraction` NaN
+    means "the default": `beyond_reticle_spare_unit_fraction` for dies beyond the reticle
+    limit, else 0.
     """
 
     peak_flop_per_s: FloatArray
@@ -714,7 +716,7 @@ class EconomicsInputs:
     dies_per_package: FloatArray
     compute_units: FloatArray
     tdp_w: FloatArray
-    die_area_m2: FloatArray
+    silicon_area_m2: FloatArray
     spare_unit_fraction: FloatArray
 
     @classmethod
@@ -732,7 +734,7 @@ class EconomicsInputs:
         ddr_capacity_bytes: ArrayLike = 0.0,
         link_bandwidth_byte_per_s: ArrayLike = 0.0,
         dies_per_package: ArrayLike = 1,
-        die_area_m2: ArrayLike = np.nan,
+        silicon_area_m2: ArrayLike = np.nan,
         spare_unit_fraction: ArrayLike = np.nan,
     ) -> EconomicsInputs:
         arrays = np.broadcast_arrays(
@@ -750,7 +752,7 @@ class EconomicsInputs:
                     dies_per_package,
                     compute_units,
                     tdp_w,
-                    die_area_m2,
+                    silicon_area_m2,
                     spare_unit_fraction,
                 )
             )
@@ -774,7 +776,7 @@ class EconomicsInputs:
             dies_per_package=[h.technology.dies_per_package for h in designs],
             compute_units=[h.compute.compute_units for h in designs],
             tdp_w=[h.power.tdp_w for h in designs],
-            die_area_m2=[
+            silicon_area_m2=[
                 np.nan if h.technology.die_area_m2 is None else h.technology.die_area_m2
                 for h in designs
             ],
@@ -785,7 +787,7 @@ class EconomicsInputs:
 
     def with_estimated_die_area(self) -> EconomicsInputs:
         """The same designs with their die areas forgotten, so the model estimates them."""
-        return replace(self, die_area_m2=np.full_like(self.die_area_m2, np.nan))
+        return replace(self, silicon_area_m2=np.full_like(self.silicon_area_m2, np.nan))
 
 
 def reference_peak_flop_per_s(hardware: Hardware) -> float:
@@ -811,6 +813,7 @@ class ChipEconomics:
     """What one design costs to make, own and break even on. USD, SI units."""
 
     die_area_m2: float
+    """One die: the package's silicon area / `dies_per_package`."""
     die_area_is_estimate: bool
     dies_per_package: int
     dies_per_wafer: float
@@ -832,6 +835,11 @@ class ChipEconomics:
     default_power_price_usd_per_kwh: float
     default_pue: float
     default_average_power_fraction: float
+
+    @property
+    def silicon_area_m2(self) -> float:
+        """All dies of one package."""
+        return self.die_area_m2 * self.dies_per_package
 
     @property
     def variable_cost_usd(self) -> float:
@@ -993,8 +1001,8 @@ def chip_economics_batch(
         inputs.dies_per_package,
         params,
     )
-    is_estimate = np.isnan(inputs.die_area_m2)
-    die_area = np.where(is_estimate, estimated, inputs.die_area_m2)
+    is_estimate = np.isnan(inputs.silicon_area_m2)
+    die_area = np.where(is_estimate, estimated, inputs.silicon_area_m2 / inputs.dies_per_package)
 
     per_wafer = dies_per_wafer(die_area, params)
     beyond_reticle = die_area > params.reticle_limit_m2

@@ -58,6 +58,11 @@ def _inputs(**overrides: object) -> EconomicsInputs:
     return EconomicsInputs.from_arrays(**values)  # type: ignore[arg-type]
 
 
+def economics_stacks(preset: str) -> int:
+    hbm = load_hardware(preset).hbm
+    return 0 if hbm is None else hbm.stacks
+
+
 class TestEssayArithmetic:
     def test_150m_buys_15000_cards_and_750_servers(self) -> None:
         result = essay_arithmetic()
@@ -91,7 +96,7 @@ class TestDiesAndYield:
         die_cost = 9346.0 / (59 * yield_)  # [C003] N7 wafer $9,346
         assert die_cost == pytest.approx(307.76, abs=0.01)
 
-        batch = chip_economics_batch(_inputs(die_area_m2=area_mm2 * MM2), volume=1)
+        batch = chip_economics_batch(_inputs(silicon_area_m2=area_mm2 * MM2), volume=1)
         assert batch.dies_per_wafer[0] == 59
         assert batch.yield_fraction[0] == pytest.approx(yield_)
         assert batch.die_cost_usd[0] == pytest.approx(die_cost)
@@ -104,7 +109,7 @@ class TestDiesAndYield:
 
     def test_bigger_die_costs_more_per_die_and_per_mm2(self) -> None:
         areas = np.array([100, 300, 600, 826])
-        batch = chip_economics_batch(_inputs(die_area_m2=areas * MM2))
+        batch = chip_economics_batch(_inputs(silicon_area_m2=areas * MM2))
         assert np.all(np.diff(batch.die_cost_usd) > 0)
         assert np.all(np.diff(batch.die_cost_usd / areas) > 0)
         assert np.all(np.diff(batch.unit_cost_usd) > 0)
@@ -151,7 +156,7 @@ class TestWaferScale:
 
     def _wse2(self, spare_unit_fraction: float = np.nan) -> EconomicsInputs:
         return _inputs(
-            die_area_m2=46_225 * MM2,
+            silicon_area_m2=46_225 * MM2,
             compute_units=850_000,
             hbm_stacks=0,
             hbm_capacity_bytes=0.0,
@@ -178,7 +183,7 @@ class TestWaferScale:
 
     def test_larger_than_the_wafer_is_infeasible_data(self) -> None:
         batch = chip_economics_batch(
-            _inputs(die_area_m2=np.array([826, 80_000]) * MM2, compute_units=1000)
+            _inputs(silicon_area_m2=np.array([826, 80_000]) * MM2, compute_units=1000)
         )
         assert batch.feasible.tolist() == [True, False]
         assert batch.dies_per_wafer[1] == 0
@@ -263,18 +268,30 @@ class TestCostsAgainstPublishedBoms:
         # B200: 2 dies, ~1600 mm2 in all, 8 HBM3e stacks ([hw]); packaging $1,100 ([C046]).
         batch = chip_economics_batch(
             _inputs(
-                die_area_m2=800 * MM2,
+                silicon_area_m2=1600 * MM2,
                 dies_per_package=2,
                 hbm_stacks=8,
                 process_node_nm=4,
             )
         )
+        assert batch.die_area_m2[0] == pytest.approx(800 * MM2)
         cowos = batch.packaging_cost_usd[0] - 920
         assert cowos == pytest.approx(1100, rel=0.25)
         assert cowos > 1100  # the area rule overcharges B200's larger CoWoS-L slightly
 
 
 class TestUnitCostAndTco:
+    def test_multi_die_preset_splits_its_silicon(self) -> None:
+        # MI300X: 1017 mm2 of chiplet silicon in 12 dies ([hw], Epoch alt figure).
+        economics = chip_economics(load_hardware("amd-mi300x"))
+        assert economics.dies_per_package == 12
+        assert economics.die_area_m2 == pytest.approx(1017 * MM2 / 12)
+        assert economics.silicon_area_m2 == pytest.approx(1017 * MM2)
+        interposer_mm2 = 1017 + economics_stacks("amd-mi300x") * 110
+        assert economics.packaging_cost_usd == pytest.approx(
+            920 + interposer_mm2 * PARAMS.interposer_usd_per_m2 * MM2
+        )
+
     def test_unit_cost_amortises_nre(self) -> None:
         batch = chip_economics_batch(
             _inputs(peak_flop_per_s=[300 * TERA, 300 * TERA]), volume=[1_000, 100_000]
