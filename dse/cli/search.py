@@ -11,6 +11,8 @@ from rich.table import Table
 
 from dse.cli._app import EXIT_USAGE, app, console, error_console, report_config_errors
 
+MAX_FRONT_ROWS = 20
+
 
 @app.command("search")
 @report_config_errors
@@ -86,6 +88,7 @@ def search(
     front = front.sort_values(
         f"objective_{first.name}", ascending=first.direction == "minimize"
     )
+    shown = front.head(MAX_FRONT_ROWS)
     table = Table(title=f"Pareto front: {len(front)} designs (results in {summary.out})")
     table.add_column("trial", justify="right")
     for objective in space.objectives:
@@ -93,12 +96,16 @@ def search(
         table.add_column(f"{objective.name} {arrow}", justify="right")
     for name in space.parameters:
         table.add_column(name, justify="right")
-    for row in front.to_dict("records"):
+    for row in shown.to_dict("records"):
         cells = [str(row["trial_number"])]
         cells += [_shown(row[f"objective_{o.name}"]) for o in space.objectives]
         cells += [_shown(row[f"param_{n}"]) for n in space.parameters]
         table.add_row(*cells)
     console.print(table)
+    if len(front) > len(shown):
+        console.print(
+            f"... {len(front) - len(shown)} more on the front: `dse pareto {summary.out}`"
+        )
 
 
 def _shown(value: object) -> str:

@@ -44,6 +44,9 @@ def ray_connection(
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         shown = address
     else:
+        # NOTE: Ray 2.60 turns on token authentication and writes ~/.ray/auth_token on
+        # first init; an embedded cluster that only this process talks to needs neither.
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         ray.init(
             address="local",
             num_cpus=num_cpus,

@@ -39,7 +39,7 @@ from dse.search.evaluation import (
     TrialOutcome,
     evaluate_references,
 )
-from dse.search.pareto import default_reference, hypervolume, pareto_mask
+from dse.search.pareto import default_reference, default_scale, hypervolume, pareto_mask
 from dse.space import SearchSpace, _resolve_base
 
 FLUSH_INTERVAL_S = 2.0
@@ -94,6 +94,7 @@ class SearchSummary:
     front_trial_numbers: tuple[int, ...]
     hypervolume: float
     hypervolume_reference: tuple[float, ...]
+    hypervolume_scale: tuple[float, ...]
     evaluated_here: int
     """Designs this session sent to workers (cache hits and resumed rows excluded)."""
     elapsed_s: float
@@ -112,9 +113,12 @@ def _params_key(params: Mapping[str, Any]) -> Hashable:
 class _Tracker:
     """Running totals for progress: feasible share, Pareto front, hypervolume."""
 
-    def __init__(self, space: SearchSpace, reference_point: Sequence[float]) -> None:
+    def __init__(
+        self, space: SearchSpace, reference_point: Sequence[float], scale: Sequence[float]
+    ) -> None:
         self.directions = [o.direction for o in space.objectives]
         self.reference_point = list(reference_point)
+        self.scale = list(scale)
         self.done = 0
         self.complete = 0
         self.failed = 0
@@ -139,7 +143,9 @@ class _Tracker:
             table = np.asarray(self.values)
             mask = pareto_mask(table, self.directions)
             self.front = tuple(n for n, keep in zip(self.numbers, mask, strict=True) if keep)
-            self.hypervolume = hypervolume(table[mask], self.directions, self.reference_point)
+            self.hypervolume = hypervolume(
+                table[mask], self.directions, self.reference_point, self.scale
+            )
             # keep only the front: dominated points never return to it
             self.values = table[mask].tolist()
             self.numbers = list(self.front)
@@ -251,13 +257,17 @@ class _Driver:
         self.folder.write_references(self.space, outcomes, names)
         return outcomes
 
-    def _reference_point(self, references: Sequence[TrialOutcome]) -> list[float]:
+    def _hypervolume_frame(
+        self, references: Sequence[TrialOutcome]
+    ) -> tuple[list[float], list[float]]:
+        """Reference point and scale, fixed at search start from the reference chips."""
         values = np.asarray(
             [[o.objectives[obj.name] for obj in self.space.objectives] for o in references]
             or np.empty((0, len(self.directions)))
         )
         given = [o.hypervolume_reference for o in self.space.objectives]
-        return default_reference(values, self.directions, given)
+        point = default_reference(values, self.directions, given)
+        return point, default_scale(values, self.directions, point)
 
     # -- the loop --------------------------------------------------------------------
 
@@ -327,7 +337,7 @@ class _Driver:
                     self.cache.setdefault(_params_key(outcome.params), outcome)
 
         self.metric_names, self.bound_names = evaluation_metric_names(references)
-        self.tracker = _Tracker(self.space, self._reference_point(references))
+        self.tracker = _Tracker(self.space, *self._hypervolume_frame(references))
         self.tracker.add(list(committed.values()))
         self.done = len(committed)
         self.done_at_start = self.done
@@ -344,6 +354,7 @@ class _Driver:
             front_trial_numbers=tuple(sorted(t.front)),
             hypervolume=t.hypervolume,
             hypervolume_reference=tuple(t.reference_point),
+            hypervolume_scale=tuple(t.scale),
             evaluated_here=self.evaluated_here,
             elapsed_s=time.monotonic() - self.started,
             resumed_trials=resumed,

@@ -94,10 +94,10 @@ class TrialOutcome:
 
 
 def default_suite_evaluator(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]:
-    """The real evaluators, found by suite name through `evaluators.evaluate_suite`."""
-    import evaluators
+    """The real evaluators, found by suite name (`evaluators.suites.evaluate_suite`)."""
+    from evaluators.suites import evaluate_suite
 
-    return evaluators.evaluate_suite(designs, suite)
+    return evaluate_suite(designs, suite)
 
 
 @dataclass(frozen=True, slots=True)

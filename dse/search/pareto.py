@@ -1,9 +1,10 @@
 """Pareto fronts and hypervolume over objective tables (numpy; moocore for the geometry).
 
-Objectives are turned into "smaller is better" and scaled by a reference point so that
-throughput (x reference), watts and dollars weigh alike: each objective is divided by
-the absolute value of its hypervolume reference, and the reference point becomes 1 (a
-maximised objective is negated first, so its reference becomes -1 -> mapped to 1).
+Objectives are turned into "smaller is better" and divided by a per-objective scale so
+that throughput (x reference), watts and dollars weigh alike. The scale is the absolute
+value of the hypervolume reference, or, where that is 0 (throughput counted from
+nothing), the best value among the reference chips: hypervolume is then in units of
+"reference chip" along each axis and comparable across searches of one space.
 """
 
 from __future__ import annotations
@@ -36,19 +37,43 @@ def pareto_mask(values: FloatArray, directions: Sequence[str]) -> np.ndarray:
 
 
 def normalised(
-    values: FloatArray, directions: Sequence[str], reference: Sequence[float]
+    values: FloatArray,
+    directions: Sequence[str],
+    reference: Sequence[float],
+    scale: Sequence[float] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """Minimisation form scaled so the reference point is all ones; returns (points, ref)."""
+    """Minimisation form divided by `scale` (default: |reference|, 1 where that is 0)."""
     minimised = to_minimisation(values, directions)
     ref = to_minimisation(np.asarray([reference], dtype=float), directions)[0]
-    scale = np.where(np.abs(ref) > 0, np.abs(ref), 1.0)
-    return minimised / scale, ref / scale
+    given = np.abs(ref) if scale is None else np.abs(np.asarray(scale, dtype=float))
+    divisor = np.where(given > 0, given, 1.0)
+    return minimised / divisor, ref / divisor
+
+
+def default_scale(
+    values: FloatArray, directions: Sequence[str], reference: Sequence[float]
+) -> list[float]:
+    """|reference| per objective, or the best reference-chip value where the reference is 0."""
+    values = np.asarray(values, dtype=float)
+    scale: list[float] = []
+    for j, (direction, ref) in enumerate(zip(directions, reference, strict=True)):
+        if ref != 0:
+            scale.append(abs(float(ref)))
+            continue
+        column = values[:, j] if values.size else np.array([])
+        column = np.abs(column[np.isfinite(column)])
+        best = (column.max() if direction == "maximize" else column.min()) if column.size else 0
+        scale.append(float(best) if best > 0 else 1.0)
+    return scale
 
 
 def hypervolume(
-    values: FloatArray, directions: Sequence[str], reference: Sequence[float]
+    values: FloatArray,
+    directions: Sequence[str],
+    reference: Sequence[float],
+    scale: Sequence[float] | None = None,
 ) -> float:
-    """Hypervolume dominated by `values` up to `reference`, in normalised units.
+    """Hypervolume dominated by `values` up to `reference`, in scaled units.
 
     Rows that do not strictly dominate the reference point contribute nothing.
     """
@@ -56,7 +81,7 @@ def hypervolume(
     if values.size == 0:
         return 0.0
     values = values[np.all(np.isfinite(values), axis=1)]
-    points, ref = normalised(values, directions, reference)
+    points, ref = normalised(values, directions, reference, scale)
     points = points[np.all(points < ref, axis=1)]
     if len(points) == 0:
         return 0.0
