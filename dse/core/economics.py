@@ -889,6 +889,7 @@ class EconomicsBatch:
     """`ChipEconomics` for a batch of designs: one array entry per design."""
 
     die_area_m2: FloatArray
+    """One die: the package's silicon area / `dies_per_package`."""
     die_area_is_estimate: BoolArray
     dies_per_package: FloatArray
     dies_per_wafer: FloatArray
@@ -909,7 +910,14 @@ class EconomicsBatch:
         return int(self.die_area_m2.shape[0])
 
     @property
+    def silicon_area_m2(self) -> FloatArray:
+        """All dies of one package (`die_area_m2` is one die)."""
+        result: FloatArray = self.die_area_m2 * self.dies_per_package
+        return result
+
+    @property
     def variable_cost_usd(self) -> FloatArray:
+        """Per-package cost without NRE."""
         result: FloatArray = self.unit_cost_usd - self.nre_usd / self.volume
         return result
 

@@ -275,6 +275,7 @@ class TestCostsAgainstPublishedBoms:
             )
         )
         assert batch.die_area_m2[0] == pytest.approx(800 * MM2)
+        assert batch.silicon_area_m2[0] == pytest.approx(1600 * MM2)
         cowos = batch.packaging_cost_usd[0] - 920
         assert cowos == pytest.approx(1100, rel=0.25)
         assert cowos > 1100  # the area rule overcharges B200's larger CoWoS-L slightly
