@@ -1,0 +1,112 @@
+"""Transformer inference: KV cache by hand, auto batch, prefill/decode, memory placement."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import pytest
+from evaluator_suite import EvaluatorSuite, preset, workload_from
+
+from dse.hardware import DdrSpec, SramSpec
+from evaluators import evaluate_workload, evaluate_workloads
+from evaluators.transformer_inference import (
+    auto_batch,
+    inference_memory,
+    kv_bytes_per_sequence,
+    weights_bytes_per_chip,
+)
+
+SERVING = {
+    "name": "llama2-70b-serving", "kind": "inference", "model": "llama2-70b",
+    "precision": "fp8", "prompt_tokens": 1024, "output_tokens": 1024, "batch": "auto",
+    "system": {"chips": 8, "tensor_parallel": 8},
+}
+
+
+class TestTransformerInference(EvaluatorSuite):
+    evaluator = "transformer_inference"
+    feasible_doc: ClassVar[dict[str, Any]] = {
+        "name": "llama3-8b-b16", "kind": "inference", "model": "llama3-8b",
+        "precision": "bf16", "prompt_tokens": 512, "output_tokens": 128, "batch": 16,
+    }
+    too_big_doc: ClassVar[dict[str, Any]] = {
+        "name": "llama3-70b-one-chip", "kind": "inference", "model": "llama3-70b",
+        "precision": "bf16", "prompt_tokens": 512, "output_tokens": 128, "batch": 1,
+    }
+    throughput_metric = "output_tokens_per_s"
+    time_metric = "request_latency_s"
+
+
+def test_llama2_70b_memory_matches_hand_calculation() -> None:
+    workload = workload_from(SERVING)
+    h, f, kv, layers, vocab = 8192, 28672, 8 * 128, 80, 32000
+    per_layer = h * (h + 2 * kv) + h * h + 3 * h * f + 2 * h
+    weights = (layers * per_layer + 2 * vocab * h) / 8 * 1  # fp8, TP8, untied embeddings
+    assert weights_bytes_per_chip(workload) == pytest.approx(weights)
+    # K and V, 80 layers, one KV head per chip (8 over TP8), 128 dims, 1 byte, 2048 tokens.
+    assert kv_bytes_per_sequence(workload) == pytest.approx(2 * 80 * 1 * 128 * 1 * 2048)
+    memory = inference_memory(workload, 64)
+    assert memory.kv_cache_bytes == pytest.approx(64 * 2 * 80 * 128 * 2048)
+
+
+def test_auto_batch_is_the_largest_bucket_that_fits() -> None:
+    workload = workload_from(SERVING)
+    h100 = preset("nvidia-h100-sxm")
+    batch = auto_batch(h100, workload)
+    assert batch >= 1
+    usable = 0.92 * h100.offchip_capacity_bytes
+    assert inference_memory(workload, batch).total_bytes <= usable
+    result = evaluate_workload(h100, workload)
+    assert result.feasible and result.metrics["batch"] == batch
+    h200 = preset("nvidia-h200")  # 141 GB holds a larger batch
+    assert auto_batch(h200, workload) > batch
+
+
+def test_decode_at_batch_one_is_memory_bound_and_follows_bandwidth() -> None:
+    doc = {"name": "b1", "kind": "inference", "model": "llama3-8b", "precision": "bf16",
+           "prompt_tokens": 128, "output_tokens": 512, "batch": 1}
+    h100 = preset("nvidia-h100-sxm")
+    result = evaluate_workload(h100, workload_from(doc))
+    weights = weights_bytes_per_chip(workload_from(doc))
+    floor = weights / h100.hbm.bandwidth_byte_per_s  # type: ignore[union-attr]
+    tpot = result.metrics["time_per_output_token_s"]
+    assert floor < tpot < 2.0 * floor
+    assert result.time_by_bound_s["hbm"] > result.time_by_bound_s["compute"]
+
+
+def test_weights_that_only_fit_ddr_run_at_ddr_speed() -> None:
+    """The SRAM + DDR route: without HBM the same model streams its weights from DDR."""
+    h100 = preset("nvidia-h100-sxm")
+    ddr_only = h100.with_changes(hbm=None, ddr=DdrSpec(channels=8, capacity_bytes=512e9,
+                                                       bandwidth_byte_per_s=400e9))
+    doc = {"name": "b1", "kind": "inference", "model": "llama3-8b", "precision": "bf16",
+           "prompt_tokens": 128, "output_tokens": 256, "batch": 1}
+    hbm_result, ddr_result = evaluate_workloads([h100, ddr_only], workload_from(doc))
+    assert ddr_result.feasible
+    assert ddr_result.time_by_bound_s["ddr"] > 0.5 * ddr_result.metrics["request_latency_s"]
+    assert ddr_result.metrics["time_per_output_token_s"] > 5 * hbm_result.metrics[
+        "time_per_output_token_s"]
+    # A scratchpad large enough for the weights (wafer-scale route) beats both.
+    big_sram = ddr_only.with_changes(sram=SramSpec(capacity_bytes=40 * 2**30,
+                                                   bandwidth_byte_per_s=1e15,
+                                                   management="scratchpad"))
+    sram_result = evaluate_workload(big_sram, workload_from(doc))
+    assert sram_result.metrics["time_per_output_token_s"] < hbm_result.metrics[
+        "time_per_output_token_s"]
+
+
+def test_no_room_for_one_sequence_is_infeasible() -> None:
+    h100 = preset("nvidia-h100-sxm")
+    small = h100.with_changes(hbm=dataclasses.replace(h100.hbm, capacity_bytes=8e9))
+    result = evaluate_workload(small, workload_from(SERVING))
+    assert not result.feasible and result.metrics["batch"] == 0
+    assert "does not fit" in result.infeasible_reasons[0]
+
+
+def test_encoder_inference_reports_samples() -> None:
+    doc = {"name": "bert", "kind": "inference", "model": "bert-large", "precision": "bf16",
+           "seq_len": 384, "batch": 64}
+    result = evaluate_workload(preset("nvidia-h100-sxm"), workload_from(doc))
+    assert result.feasible and result.metrics["samples_per_s"] > 0
+    assert "output_tokens_per_s" not in result.metrics
