@@ -50,7 +50,7 @@ def _essay_lines(result: EssayArithmetic, params: EconomicsParameters) -> list[s
     card = f"{_usd(result.card_price_usd)} per A100 card"
     server = f"{_usd(result.server_price_usd)} per {result.gpus_per_server}-GPU server"
     return [
-        "The essay's economics (point 6), recomputed from dse/data/economics.yaml:",
+        f"The essay's economics (point 6), recomputed from {params.source}:",
         f"  A {result.node_nm:g} nm design costs {_usd(low)}-{_usd(high)}, normalised to "
         f"{_usd(nre)} (IBS curve: {_usd(result.ibs_design_cost_usd)}; every node's IBS "
         f"figure is scaled by {params.nre_scale:.3f}).",
