@@ -9,24 +9,20 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from dse.browse.detail import DesignDetail, design_details, reference_details, reference_names
-from dse.browse.pareto import pareto_front
-from dse.browse.render import (
-    comparison_tables,
-    details_json,
-    natural_width,
-    pareto_csv,
-    pareto_json,
-    pareto_rich,
-)
-from dse.browse.results import open_results
 from dse.cli._app import app, console, report_config_errors
 from dse.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from dse.browse.detail import DesignDetail
+
+# NOTE: dse.browse (duckdb, pyarrow, moocore) is imported inside each command, not here:
+# every `dse` invocation imports this module to register the commands, and these imports
+# cost about 0.3 s that `dse search` or `dse economics` should not pay.
 
 
 class TableFormat(StrEnum):
@@ -77,6 +73,10 @@ def pareto(
     ),
 ) -> None:
     """The non-dominated feasible designs, best first, with parameters and objectives."""
+    from dse.browse.pareto import pareto_front
+    from dse.browse.render import natural_width, pareto_csv, pareto_json, pareto_rich
+    from dse.browse.results import open_results
+
     opened = open_results(results)
     table = pareto_front(opened, _split_names(objectives), where, top)
     if table.trials_total == 0:
@@ -111,6 +111,9 @@ def show(
     ),
 ) -> None:
     """One design in full: parameters, derived figures, per-workload metrics, bound_by."""
+    from dse.browse.detail import design_details, reference_details, reference_names
+    from dse.browse.results import open_results
+
     opened = open_results(results)
     details = design_details(opened, [trial])
     if reference is None:
@@ -144,6 +147,9 @@ def compare(
     """Several designs (and reference chips) side by side."""
     if not trials and not hardware:
         raise ConfigError([Problem("dse compare", "TRIAL", "give at least one trial number")])
+    from dse.browse.detail import design_details, reference_details
+    from dse.browse.results import open_results
+
     opened = open_results(results)
     details = design_details(opened, trials or [])
     details += reference_details(opened, hardware or [])
@@ -151,6 +157,8 @@ def compare(
 
 
 def _print_details(details: list[DesignDetail], format: DetailFormat) -> None:
+    from dse.browse.render import comparison_tables, details_json
+
     if format is DetailFormat.json:
         sys.stdout.write(details_json(details) + "\n")
         return
@@ -168,6 +176,7 @@ def browse(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free).")] = 8765,
 ) -> None:
     """Serve the results as an interactive page (rebuilt on every reload)."""
+    from dse.browse.results import open_results
     from dse.browse.server import make_server
 
     opened = open_results(results)  # fail early, before binding, on an unusable folder
@@ -192,6 +201,7 @@ def report(
 ) -> None:
     """Write the page `dse browse` serves as one self-contained HTML file."""
     from dse.browse.page import build_page
+    from dse.browse.results import open_results
 
     opened = open_results(results)
     html = build_page(opened)

@@ -149,3 +149,18 @@ def test_convergence_history_grows_to_the_final_front(small_results):
     volumes = [p.hypervolume for p in history]
     assert volumes == sorted(volumes)  # adding trials never shrinks the dominated volume
     assert 0 < volumes[-1] <= 1.1**3
+
+
+def test_pivot_prefilter_gives_the_same_front():
+    rng = np.random.default_rng(12)
+    for k in (2, 3, 4):
+        values = np.vstack([rng.random((3000, k)), rng.integers(0, 4, (500, k)) / 4.0])
+        values[rng.random(len(values)) < 0.01, 0] = np.nan
+        maximise = [bool(i % 2) for i in range(k)]
+        plain = non_dominated_mask(values, maximise, prefilter_above=10**9)
+        filtered = non_dominated_mask(values, maximise, prefilter_above=0)
+        assert (plain == filtered).all()
+        assert plain.sum() > 0
+    small = rng.random((400, 3))
+    assert (non_dominated_mask(small, [True] * 3, prefilter_above=0)
+            == brute_force_front(small, [True] * 3)).all()
