@@ -1,0 +1,69 @@
+"""Suites: shipped files load, the reference scores 1, faster chips score higher."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from evaluator_suite import preset
+
+from dse.errors import ConfigError
+from evaluators import evaluate_suite, list_suites, load_suite
+from evaluators.suites import reference_throughputs
+
+
+def test_required_suites_ship() -> None:
+    assert {"datacenter-training", "llm-serving", "vision", "mixed", "default"} <= set(
+        list_suites())
+
+
+@pytest.mark.parametrize("name", ["datacenter-training", "llm-serving", "vision", "mixed"])
+def test_reference_scores_one_and_h100_beats_it(name: str) -> None:
+    suite = load_suite(name)
+    reference, h100 = evaluate_suite([preset(suite.reference), preset("nvidia-h100-sxm")],
+                                     name)
+    assert reference.feasible and reference.score == pytest.approx(1.0)
+    assert h100.score > 1.2
+    assert len(h100.workloads) == len(suite.entries)
+    assert h100.power_w > reference.power_w
+
+
+def test_default_mixes_the_four_suites_with_equal_weight() -> None:
+    default = load_suite("default")
+    weights: dict[str, float] = {}
+    for name in ("datacenter-training", "llm-serving", "vision", "mixed"):
+        names = {e.workload.name for e in load_suite(name).entries}
+        weights[name] = sum(e.weight for e in default.entries if e.workload.name in names)
+    assert all(w == pytest.approx(1.0) for w in weights.values())
+    h100 = evaluate_suite([preset("nvidia-h100-sxm")], "default")[0]
+    parts = [evaluate_suite([preset("nvidia-h100-sxm")], n)[0].score for n in weights]
+    # Equal weights: the default score is the geometric mean of the four suite scores.
+    assert h100.score == pytest.approx(math.exp(sum(map(math.log, parts)) / 4), rel=1e-9)
+
+
+def test_infeasible_workload_scores_zero_with_reasons() -> None:
+    h100 = preset("nvidia-h100-sxm")
+    import dataclasses
+
+    small = h100.with_changes(hbm=dataclasses.replace(h100.hbm, capacity_bytes=8e9))
+    result = evaluate_suite([small], "datacenter-training")[0]
+    assert not result.feasible and result.score == 0.0
+    assert any("does not fit" in r for r in result.infeasible_reasons)
+
+
+def test_precision_fallback_uses_the_first_supported(tmp_path: Path) -> None:
+    tpu = preset("google-tpu-v4")  # bf16 but no fp16
+    assert tpu.supports("bf16") and not tpu.supports("fp16")
+    result = evaluate_suite([tpu], "vision")[0]
+    assert result.feasible, result.infeasible_reasons
+    assert len(reference_throughputs("vision")) == 3
+
+
+def test_bad_suite_reports_problems(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nreference: nvidia-a100-80gb\nworkloads:\n"
+                    "  - weight: -1\n    workload: {name: x, kind: training, model: resnet50}\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(str(path))
+    assert "workloads.0.weight" in str(info.value)
