@@ -39,8 +39,8 @@ class Calibration:
     # FlashAttention-2 reports 50-73 % on A100 and FlashAttention-3 ~75 % on H100
     # (published_results M043, M046): a better kernel library is a software choice these
     # factors encode.
-    attention_forward_efficiency: float = 0.327
-    attention_backward_efficiency: float = 0.2235
+    attention_forward_efficiency: float = 0.328
+    attention_backward_efficiency: float = 0.2233
     # NOTE: implicit-GEMM convolutions lose some efficiency to im2col addressing; cuDNN on
     # A100 reaches about 80 % of a same-sized GEMM (MLPerf ResNet-50 results imply it).
     conv_relative_efficiency: float = 0.8
@@ -51,7 +51,7 @@ class Calibration:
     # NOTE: achieved share of spec HBM bandwidth on large streaming copies. Fitted on the
     # H100 1-2 GiB copy and read-reduce rows (about 2.9-3.0 of 3.35 TB/s); STREAM-like
     # results on A100 (~1.7 of 2.04 TB/s) agree.
-    hbm_efficiency: float = 0.8837
+    hbm_efficiency: float = 0.8826
     # NOTE: DDR controllers reach ~75-85 % of channel peak on streaming access (STREAM on
     # DDR4/DDR5 servers). Not fitted: no DDR measurement in the reference set.
     ddr_efficiency: float = 0.8
@@ -75,9 +75,9 @@ class Calibration:
     # kind, where device time is negligible.
     eager_dispatch_s: Mapping[str, float] = field(
         default_factory=lambda: {
-            "matmul": 30.45 * US,
-            "attention": 30.63 * US,
-            "conv2d": 30.45 * US,
+            "matmul": 30.44 * US,
+            "attention": 30.62 * US,
+            "conv2d": 30.44 * US,
             "elementwise": 3.05 * US,
             "embedding_lookup": 3.05 * US,
             "transfer": 8.03 * US,
@@ -104,7 +104,7 @@ class Calibration:
     # NOTE: energy per FLOP when a preset gives none: this many TDP-minus-idle watts per
     # peak FLOP/s, scaled by the precision factor below. Fitted on the H100 bf16 power row
     # (the clock the cap forces); the fp8 factor on the fp8 row.
-    compute_energy_per_peak_flop_s: float = 2.422  # (J/FLOP) * (FLOP/s) / W: dimensionless
+    compute_energy_per_peak_flop_s: float = 2.604  # (J/FLOP) * (FLOP/s) / W: dimensionless
     precision_energy_factor: Mapping[str, float] = field(
         default_factory=lambda: {
             "fp32": 1.0,
@@ -113,8 +113,8 @@ class Calibration:
             "fp16": 1.0,
             # NOTE: narrow multipliers do not halve energy: operand delivery and fp32
             # accumulation dominate. Fitted on the H100 fp8 power row (1245 MHz vs 1365).
-            "fp8": 1.438,
-            "int8": 1.438,
+            "fp8": 1.424,
+            "int8": 1.424,
         }
     )
     # NOTE: energy per byte at each level when a preset gives none. HBM: 3.9 pJ/bit HBM3
@@ -134,14 +134,11 @@ class Calibration:
     # NOTE: moving an off-chip byte through controllers, PHY and the on-chip network costs
     # more than the DRAM access itself. Fitted on the H100 1 GiB copy power row (395 W at
     # 3.0 TB/s read+write).
-    offchip_transport_energy_per_byte_j: float = 56.8 * PJ
-    # NOTE: DVFS: dynamic power ~ C V^2 f with V roughly proportional to f across the
-    # range, so power ~ f^3 at constant work per cycle.
-    dvfs_power_exponent: float = 3.0
+    offchip_transport_energy_per_byte_j: float = 57.2 * PJ
     # NOTE: the board power limiter averages over a window; programs shorter than it run
     # above the sustained clock. Fitted on the H100 GEMM rows of different lengths (8192^3
     # bursts at ~770 TFLOP/s while the 10 s sustained run gets 672).
-    power_limiter_window_s: float = 2.83e-3
+    power_limiter_window_s: float = 2.82e-3
 
     def with_changes(self, **changes: object) -> Calibration:
         return replace(self, **changes)  # type: ignore[arg-type]

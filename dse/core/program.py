@@ -82,6 +82,42 @@ class ProgramResult:
         return out
 
 
+def _capped_clock(
+    e_comp: np.ndarray,
+    e_mem: np.ndarray,
+    t_compute: np.ndarray,
+    t_memory: np.ndarray,
+    budget_w: np.ndarray,
+) -> np.ndarray:
+    """The highest clock fraction r <= 1 at which an operator's power fits the budget.
+
+    NOTE: DVFS: dynamic energy per operation ~ V^2 with V roughly proportional to f, so
+    compute energy at clock r is e_comp * r^2 and the operator takes
+    t = max(t_compute / r, t_memory). Power (e_comp r^2 + e_mem) / t rises with r on both
+    branches, so the cap is met at exactly one r, solved in closed form per branch:
+    compute-limited, a r^3 + b r = B (Cardano, one real root); memory-limited,
+    r = sqrt((B t_memory - e_mem) / e_comp). Solving exactly keeps the model monotone:
+    more bandwidth or peak never makes an operator slower. Evidence for the cube law: the
+    H100 bf16 and fp8 power rows (clock falls to 1365 and 1245 MHz at 700 W).
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t_c = np.maximum(t_compute, 1e-30)
+        t_m = np.maximum(t_memory, 0.0)
+        full_t = np.maximum(t_c, t_m)
+        fits = (e_comp + e_mem) / np.maximum(full_t, 1e-30) <= budget_w
+        # compute-limited branch: (e_comp/t_c) r^3 + (e_mem/t_c) r = budget
+        a = np.maximum(e_comp / t_c, 1e-30)
+        p = (e_mem / t_c) / (3.0 * a)
+        q = budget_w / (2.0 * a)
+        root = np.sqrt(q * q + p**3)
+        r_compute = np.cbrt(q + root) + np.cbrt(q - root)
+        # memory-limited branch
+        r_memory = np.sqrt(np.maximum(budget_w * t_m - e_mem, 0.0) / np.maximum(e_comp, 1e-30))
+        r = np.where(t_c / np.maximum(r_compute, 1e-30) >= t_m, r_compute, r_memory)
+        r = np.where(fits | (e_comp <= 0), 1.0, r)
+    return np.nan_to_num(r, nan=1.0)
+
+
 def evaluate_program(
     designs: Sequence[Hardware] | DesignArrays,
     ops: Sequence[Operator] | OperatorArrays,
@@ -295,17 +331,22 @@ def evaluate_program(
     t_ddr = np.where(bytes_lvl[BOUND_DDR] > 0, bytes_lvl[BOUND_DDR] / (ddr_bw + 1e-30), 0.0)
     t_sram = bytes_lvl[BOUND_SRAM] / sram_bw
 
-    # Prefetch of the next operator's weights on scratchpad designs.
-    prefetch = (
-        (colb(dz.sram_is_scratchpad))
-        & (rowb(is_dataflow & prev_dataflow))
+    # Prefetch of the next operator's weights on scratchpad designs: the fetch runs while
+    # this operator computes, filling the slack its own memory traffic leaves. Only slack
+    # is used, so prefetching never makes an operator slower.
+    prefetchable = (
+        colb(dz.sram_is_scratchpad)
+        & rowb(is_dataflow & prev_dataflow)
         & (weights_exec <= col(act_room) / 2)
     )
-    for lvl_bytes, lvl_bw, t_lvl in ((BOUND_HBM, hbm_bw, t_hbm), (BOUND_DDR, ddr_bw, t_ddr)):
-        own = np.where(prefetch, weight_reads * col(w_frac[lvl_bytes]) / (lvl_bw + 1e-30), 0.0)
-        moved = np.concatenate([own[:, 1:], np.zeros((n_designs, 1))], axis=1)
-        t_lvl -= own
-        t_lvl += moved
+    for lvl, t_lvl in ((BOUND_HBM, t_hbm), (BOUND_DDR, t_ddr)):
+        lvl_bw = hbm_bw if lvl == BOUND_HBM else ddr_bw
+        own = np.where(prefetchable, weight_reads * col(w_frac[lvl]) / (lvl_bw + 1e-30), 0.0)
+        slack_before = np.maximum(0.0, t_compute - np.maximum(np.maximum(t_hbm, t_ddr), t_sram))
+        slack_before = np.concatenate([np.zeros((n_designs, 1)), slack_before[:, :-1]], axis=1)
+        hidden = np.minimum(own, slack_before)
+        t_lvl -= hidden
+        t_lvl += np.concatenate([hidden[:, 1:], np.zeros((n_designs, 1))], axis=1)
 
     # --- host-side operators, collectives, reconfiguration -------------------------------
     link_bw = col(dz.host_link_bandwidth_byte_per_s * cal.host_link_efficiency)
@@ -356,17 +397,10 @@ def evaluate_program(
         + np.where(needs_link, row(oa.link_bytes), 0.0) * col(dz.energy_per_byte_interconnect_j)
     )
     e_comp = flops_exec * e_flop
-    exp = cal.dvfs_power_exponent
-    t_full = np.where(rowb(is_dataflow), np.maximum(t_compute, t_mem) + overhead, host_dev_time)
-    safe_t = np.maximum(t_full, 1e-12)
-    budget = col(dz.tdp_w - dz.idle_w) - e_mem / safe_t
-    p_comp = e_comp / safe_t
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_sustained = np.where(
-            p_comp > budget,
-            np.power(np.maximum(budget, 0.0) / np.maximum(p_comp, 1e-30), 1.0 / exp),
-            1.0,
-        )
+    r_sustained = _capped_clock(
+        e_comp, e_mem, t_compute, np.where(rowb(is_dataflow), t_mem + overhead, host_dev_time),
+        col(dz.tdp_w - dz.idle_w),
+    )
     r_sustained = np.clip(r_sustained, col(dz.min_clock_fraction), 1.0)
 
     def device_times(r: np.ndarray) -> np.ndarray:
@@ -395,10 +429,10 @@ def evaluate_program(
         host = start_host.copy()
         dev = np.zeros(n_designs)
         elapsed = np.zeros((n_designs, n_ops))
+        done = np.zeros(n_designs)  # the graph launch, if any, counts to the first operator
         for o in range(n_ops):
             c = float(oa.count[o])
             h, d, rt = issue[:, o], dev_t[:, o] / c, roundtrip[:, o]
-            before = np.maximum(host, dev)
             blk = blocking[:, o]
             # blocking: drain, then each repeat pays launch + device + round trip
             b_end = np.maximum(dev, host + h) + d + rt + (c - 1) * (h + d + rt)
@@ -410,7 +444,9 @@ def evaluate_program(
             end = np.where(blk, b_end, np.where(asynchronous, a_end, s_end))
             host = np.where(blk | ~asynchronous, end, host + c * h)
             dev = end
-            elapsed[:, o] = np.maximum(host, dev) - before
+            now = np.maximum(host, dev)
+            elapsed[:, o] = now - done
+            done = now
         return elapsed, np.maximum(host, dev)
 
     dev_sustained = device_times(r_sustained)
@@ -422,7 +458,7 @@ def evaluate_program(
     elapsed, total = run(dev_time)
 
     # --- energy ----------------------------------------------------------------------------
-    dyn = (e_comp * np.power(r_eff, exp - 1.0) + e_mem) * count
+    dyn = (e_comp * r_eff**2 + e_mem) * count
     energy = dyn + col(dz.idle_w) * elapsed
     total_energy = energy.sum(axis=1)
 
