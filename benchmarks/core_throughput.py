@@ -13,13 +13,13 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from dse.config import load_hardware  # noqa: E402
-from dse.core import evaluate_program  # noqa: E402
-from dse.core.designs import DesignArrays  # noqa: E402
-from dse.core.operators import OperatorArrays  # noqa: E402
-from dse.workload import (  # noqa: E402
+from dse.config import load_hardware
+from dse.core import evaluate_program
+from dse.core.designs import DesignArrays
+from dse.core.operators import OperatorArrays
+from dse.workload import (
     Attention,
     Collective,
     Elementwise,

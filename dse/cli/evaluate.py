@@ -72,7 +72,9 @@ def _is_model_workload(path: Path) -> bool:
 @app.command()
 @report_config_errors
 def evaluate(
-    hardware: str = typer.Option(..., "--hardware", "-H", help="Preset name or hardware YAML file."),
+    hardware: str = typer.Option(
+        ..., "--hardware", "-H", help="Preset name or hardware YAML file."
+    ),
     workload: Path = typer.Option(
         ..., "--workload", "-w",
         help="Operator workload (ops: [...]) or model-level workload (kind: training|inference).",
