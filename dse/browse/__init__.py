@@ -17,7 +17,6 @@ from dse.browse.detail import DesignDetail, design_detail, reference_detail
 from dse.browse.pareto import (
     ParetoTable,
     convergence_history,
-    hypervolume,
     non_dominated_mask,
     pareto_front,
 )
@@ -29,7 +28,6 @@ __all__ = [
     "Results",
     "convergence_history",
     "design_detail",
-    "hypervolume",
     "non_dominated_mask",
     "open_results",
     "pareto_front",

@@ -153,6 +153,9 @@ function renderScatters() {
 // --- convergence -------------------------------------------------------------------------
 function renderConvergence() {
   const h = D.history;
+  const frame = D.hypervolume_frame;
+  document.getElementById("hypervolume-frame").textContent = OBJ.map(
+    (o, i) => `${o.name}: reference ${fmt(frame.reference[i])}, scale ${fmt(frame.scale[i])}`).join("; ");
   const div = document.getElementById("convergence");
   if (!h.length) { div.textContent = "No finished trials yet."; return; }
   Plotly.newPlot(div, [
@@ -163,7 +166,7 @@ function renderConvergence() {
   ], {
     margin: { l: 64, r: 64, t: 12, b: 48 }, legend: { orientation: "h", y: 1.12 },
     xaxis: { title: { text: "finished trials" } },
-    yaxis: { title: { text: "hypervolume (normalised)" }, rangemode: "tozero" },
+    yaxis: { title: { text: "hypervolume (scaled)" }, rangemode: "tozero" },
     yaxis2: { title: { text: "front size" }, overlaying: "y", side: "right", rangemode: "tozero" },
   }, { displaylogo: false, responsive: true });
 }

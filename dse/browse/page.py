@@ -25,7 +25,12 @@ import numpy as np
 import pyarrow as pa
 
 from dse.browse.detail import design_details, reference_details, reference_names
-from dse.browse.pareto import FEASIBLE_SQL, convergence_history, non_dominated_mask
+from dse.browse.pareto import (
+    FEASIBLE_SQL,
+    convergence_history,
+    hypervolume_frame,
+    non_dominated_mask,
+)
 from dse.browse.results import (
     Results,
     check_trial_columns,
@@ -33,6 +38,7 @@ from dse.browse.results import (
     connect,
     derived_columns,
     header,
+    hypervolume_references,
     quote_identifier,
     run_query,
 )
@@ -68,7 +74,7 @@ def page_data(results: Results) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data."""
     meta = results.metadata
     objective_columns = [f"objective_{name}" for name in results.objective_names]
-    maximise = [o.direction == "maximize" for o in meta.objectives]
+    directions = [o.direction for o in meta.objectives]
     con = connect(results)
     try:
         columns = columns_of(con, "trials")
@@ -89,7 +95,7 @@ def page_data(results: Results) -> dict[str, Any]:
         finite = np.isfinite(values).all(axis=1) if numbers.size else np.zeros(0, bool)
         feasible_mask = usable & finite
         front = np.zeros(numbers.size, dtype=bool)
-        front[feasible_mask] = non_dominated_mask(values[feasible_mask], maximise)
+        front[feasible_mask] = non_dominated_mask(values[feasible_mask], directions)
         front_idx = np.flatnonzero(front)[:MAX_FRONT_POINTS]
         dominated_idx = _evenly(np.flatnonzero(feasible_mask & ~front), MAX_DOMINATED_POINTS)
         infeasible_idx = _evenly(np.flatnonzero(~usable & finite), MAX_INFEASIBLE_POINTS)
@@ -121,9 +127,20 @@ def page_data(results: Results) -> dict[str, Any]:
         }
         names = reference_names(results, con)
         references = [d.to_dict() for d in reference_details(results, names, con)]
+        reference_values = run_query(
+            results, con, f"SELECT {selected} FROM refs ORDER BY trial_number DESC"
+        ).fetchnumpy()
     finally:
         con.close()
-    history = convergence_history(numbers, values, usable, maximise)
+    frame = hypervolume_frame(
+        directions,
+        np.column_stack(
+            [np.asarray(reference_values[c], dtype=np.float64) for c in objective_columns]
+        ).reshape(-1, len(objective_columns)),
+        hypervolume_references(results),
+        values[feasible_mask],
+    )
+    history = convergence_history(numbers, values, usable, directions, frame)
     return {
         "metadata": meta.model_dump(mode="json"),
         "root": str(results.root),
@@ -148,6 +165,7 @@ def page_data(results: Results) -> dict[str, Any]:
         "details": details,
         "references": references,
         "history": [asdict(point) for point in history],
+        "hypervolume_frame": asdict(frame),
     }
 
 

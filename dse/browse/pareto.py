@@ -5,6 +5,10 @@ metadata.json). A design is on the front when it is feasible, all its objectives
 finite, and no other such design is at least as good in every objective and strictly
 better in one. Designs with identical objective vectors are all kept: they are distinct
 designs that nothing dominates.
+
+The non-domination filter and the hypervolume are the search's (`dse.search.pareto`);
+this module adds what browsing needs on top: a pre-filter for a million trials, the
+front as a sorted table, and the history of the front as trials accumulate.
 """
 
 from __future__ import annotations
@@ -29,54 +33,56 @@ from dse.browse.results import (
     run_query,
 )
 from dse.errors import ConfigError, Problem
+from dse.search.pareto import (
+    default_reference,
+    default_scale,
+    hypervolume,
+    pareto_mask,
+    to_minimisation,
+)
 
 FEASIBLE_SQL = "state = 'complete' AND feasible"
 """A finished trial whose design satisfied every constraint."""
 
 
 def non_dominated_mask(
-    values: np.ndarray, maximise: Sequence[bool], prefilter_above: int = 20_000
+    values: np.ndarray, directions: Sequence[str], prefilter_above: int = 20_000
 ) -> np.ndarray:
     """Boolean mask of the rows of `values` (designs x objectives) that nothing dominates.
 
-    Rows with a non-finite objective are never on the front. Duplicated rows are all
-    kept (weak non-domination), so two designs that tie stay visible. Above
-    `prefilter_above` rows, rows strictly dominated by a few pivot designs are dropped
-    first (exact: a pivot is a real design), so the full filter sees only a few thousand.
+    The filter itself is the search's (`dse.search.pareto.pareto_mask`: non-finite rows
+    never win, ties are all kept). Above `prefilter_above` rows, rows strictly dominated
+    by a few pivot designs are dropped first (exact: a pivot is a real design), so the
+    full filter sees a few percent of a million trials.
     """
     points = np.asarray(values, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != len(maximise):
-        raise ValueError(f"values must be (n, {len(maximise)}), got shape {points.shape}")
-    finite = np.flatnonzero(np.isfinite(points).all(axis=1))
+    if points.ndim != 2 or points.shape[1] != len(directions):
+        raise ValueError(f"values must be (n, {len(directions)}), got shape {points.shape}")
     mask = np.zeros(points.shape[0], dtype=bool)
+    finite = np.flatnonzero(np.isfinite(points).all(axis=1))
     if finite.size == 0:
         return mask
-    # Minimisation form: smaller is better in every column.
-    minimised = points[finite] * np.where(np.asarray(maximise, dtype=bool), -1.0, 1.0)
-    candidates = np.arange(finite.size)
+    candidates = finite
     if finite.size > prefilter_above:
-        candidates = _drop_dominated_by_pivots(minimised)
-    # NOTE: moocore's C implementation (O(n log n) for 2-3 objectives) takes about 0.25 s
-    # on 1,000,000 random 3-objective points and the pivot pre-filter cuts that to a few
-    # hundredths, which keeps `dse pareto` near a second at that size; a numpy pairwise
-    # filter is O(n^2) and cannot.
-    keep = moocore.is_nondominated(minimised[candidates], keep_weakly=True)
-    mask[finite[candidates[keep]]] = True
+        # NOTE: moocore alone takes about 0.3 s on 1,000,000 correlated 3-objective
+        # trials; the pre-filter brings it to under 0.1 s, which keeps `dse pareto` near
+        # a second at that size (benchmarks/pareto_million.py).
+        minimised = to_minimisation(points[finite], directions)
+        candidates = finite[_drop_dominated_by_pivots(minimised)]
+    mask[candidates[pareto_mask(points[candidates], directions)]] = True
     return mask
 
 
 def _drop_dominated_by_pivots(minimised: np.ndarray, sample_size: int = 4_096,
                               pivots: int = 32) -> np.ndarray:
-    """Indices of rows not strictly dominated by any pivot (the front of an even sample)."""
+    """Indices of rows not strictly dominated by any pivot (front designs of a sample)."""
     sample = minimised[np.linspace(0, len(minimised) - 1, sample_size).astype(np.int64)]
-    front = sample[moocore.is_nondominated(sample, keep_weakly=True)]
+    front = sample[moocore.is_nondominated(sample, keep_weakly=True)][:1024]
     # Greedy cover of the sample: each pivot is the front design that strictly dominates
     # the most sample rows not yet dominated, so the candidate set shrinks fastest. (On
     # correlated objectives, as a cost model gives, the designs nearest the ideal corner
     # each dominate only a thin slice.)
-    covers = np.stack(
-        [(sample >= f).all(axis=1) & (sample > f).any(axis=1) for f in front[:1024]]
-    )
+    covers = np.stack([(sample >= f).all(axis=1) & (sample > f).any(axis=1) for f in front])
     uncovered = np.ones(len(sample), dtype=bool)
     picked: list[int] = []
     for _ in range(pivots):
@@ -86,10 +92,9 @@ def _drop_dominated_by_pivots(minimised: np.ndarray, sample_size: int = 4_096,
             break
         picked.append(best)
         uncovered &= ~covers[best]
-    chosen = front[picked]
     candidates = np.arange(len(minimised))
     columns = [np.ascontiguousarray(minimised[:, j]) for j in range(minimised.shape[1])]
-    for pivot in chosen:
+    for pivot in front[picked]:
         # Column by column: numpy's reductions along a short axis 1 are several times slower.
         no_better = np.ones(candidates.size, dtype=bool)
         worse = np.zeros(candidates.size, dtype=bool)
@@ -102,31 +107,34 @@ def _drop_dominated_by_pivots(minimised: np.ndarray, sample_size: int = 4_096,
     return candidates
 
 
-def normalise(values: np.ndarray, maximise: Sequence[bool], best: np.ndarray,
-              worst: np.ndarray) -> np.ndarray:
-    """Map each objective to [0, 1] with 0 the best seen and 1 the worst, for minimising."""
-    span = np.where(worst != best, np.abs(worst - best), 1.0)
-    signs = np.where(np.asarray(maximise), -1.0, 1.0)
-    return signs * (values - best) / span
+@dataclass(frozen=True, slots=True)
+class HypervolumeFrame:
+    """Reference point and scale of the hypervolume, as `dse search` fixes them."""
+
+    reference: tuple[float, ...]
+    scale: tuple[float, ...]
 
 
-def hypervolume(front: np.ndarray, maximise: Sequence[bool], best: np.ndarray,
-                worst: np.ndarray) -> float:
-    """Hypervolume of `front` after normalising objectives to [0, 1] (0 best, 1 worst).
+def hypervolume_frame(
+    directions: Sequence[str],
+    reference_values: np.ndarray,
+    given: Sequence[float | None],
+    fallback_values: np.ndarray,
+) -> HypervolumeFrame:
+    """The search's frame: from the reference chips' objectives and the space file's
+    `hypervolume_reference`s (`dse.search.pareto.default_reference` / `default_scale`).
 
-    The reference point is 1.1 in every normalised objective, so the designs at the worst
-    end of the range still add volume.
+    Without reference chips the feasible trials stand in for them, so the volume is
+    still positive and comparable along one history.
     """
-    # NOTE: normalising by the best and worst feasible value of each objective over the
-    # whole results folder makes one history comparable from its first trial to its last
-    # and objectives of different units (W, USD, ratios) weigh alike; the 10% margin on
-    # the reference point is the usual choice (e.g. pymoo's and Optuna's examples) so that
-    # extreme front points count.
-    if front.shape[0] == 0:
-        return 0.0
-    scaled = normalise(front, maximise, best, worst)
-    reference = np.full(front.shape[1], 1.1)
-    return float(moocore.hypervolume(scaled, ref=reference))
+    # NOTE: using the search's own reference point and scale makes the page's final
+    # hypervolume the number `dse search` printed for the same folder, instead of a
+    # second, differently normalised figure.
+    values = reference_values
+    if not np.isfinite(values).all(axis=1).any():
+        values = fallback_values
+    point = default_reference(values, directions, given)
+    return HypervolumeFrame(tuple(point), tuple(default_scale(values, directions, point)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +151,8 @@ def convergence_history(
     trial_numbers: np.ndarray,
     values: np.ndarray,
     feasible: np.ndarray,
-    maximise: Sequence[bool],
+    directions: Sequence[str],
+    frame: HypervolumeFrame,
     checkpoints: int = 100,
 ) -> list[HistoryPoint]:
     """Front size and hypervolume as trials accumulate, at up to `checkpoints` points.
@@ -158,13 +167,6 @@ def convergence_history(
     total = values.shape[0]
     if total == 0:
         return []
-    usable_values = values[usable]
-    if usable_values.shape[0]:
-        signs = np.where(np.asarray(maximise), 1.0, -1.0)
-        best = np.where(signs > 0, usable_values.max(axis=0), usable_values.min(axis=0))
-        worst = np.where(signs > 0, usable_values.min(axis=0), usable_values.max(axis=0))
-    else:
-        best = worst = np.zeros(values.shape[1])
     ends = np.unique(np.linspace(0, total, min(checkpoints, total) + 1).astype(np.int64)[1:])
     history: list[HistoryPoint] = []
     front = np.empty((0, values.shape[1]))
@@ -174,13 +176,13 @@ def convergence_history(
         batch = values[start:end][usable[start:end]]
         feasible_so_far += batch.shape[0]
         candidates = np.vstack([front, batch])
-        front = candidates[non_dominated_mask(candidates, maximise)]
+        front = candidates[non_dominated_mask(candidates, directions)]
         history.append(
             HistoryPoint(
                 trials=int(end),
                 feasible=feasible_so_far,
                 front_size=int(front.shape[0]),
-                hypervolume=hypervolume(front, maximise, best, worst),
+                hypervolume=hypervolume(front, directions, frame.reference, frame.scale),
             )
         )
         start = int(end)
@@ -285,7 +287,7 @@ def pareto_front(
     `derived_*`, or their bare names when unambiguous); `top` keeps the first N rows.
     """
     chosen = choose_objectives(results, objectives)
-    maximise = [results.objective(name).direction == "maximize" for name in chosen]
+    directions = [results.objective(name).direction for name in chosen]
     con = connect(results)
     try:
         condition, columns = _filtered_view(results, con, where)
@@ -305,7 +307,7 @@ def pareto_front(
             if numbers.size
             else np.empty((0, len(chosen)))
         )
-        mask = non_dominated_mask(values, maximise)
+        mask = non_dominated_mask(values, directions)
         front_numbers = numbers[mask]
         counts = run_query(
             results,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dse.errors import ConfigError, Problem
@@ -299,6 +300,25 @@ def check_trial_columns(results: Results, columns: Sequence[str]) -> None:
                 for name in missing
             ]
         )
+
+
+def hypervolume_references(results: Results) -> list[float | None]:
+    """Each objective's `hypervolume_reference` from the results' space.yaml (None: unset).
+
+    # NOTE: read leniently (plain YAML, no full space validation): the space file was
+    # validated when the search started, and a browser must still open results whose
+    # space file a later dse would reject. Anything unreadable means "unset", which is
+    # what the search used when the key was absent.
+    """
+    given: dict[str, float | None] = {}
+    try:
+        document = yaml.safe_load(results.space_text or "") or {}
+        for objective in document.get("objectives") or []:
+            value = objective.get("hypervolume_reference")
+            given[str(objective.get("name"))] = float(value) if value is not None else None
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError):
+        given = {}
+    return [given.get(name) for name in results.objective_names]
 
 
 def derived_columns(results: Results, columns: Sequence[str]) -> list[str]:

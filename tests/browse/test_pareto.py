@@ -10,12 +10,13 @@ import pytest
 
 from dse.browse.pareto import (
     convergence_history,
-    hypervolume,
+    hypervolume_frame,
     non_dominated_mask,
     pareto_front,
 )
 from dse.browse.results import open_results
 from dse.errors import ConfigError
+from dse.search.pareto import hypervolume
 
 
 def brute_force_front(values: np.ndarray, maximise: list[bool]) -> np.ndarray:
@@ -110,7 +111,7 @@ def test_bad_objective_and_bad_where_name_the_problem(small_results):
 
 def test_ties_are_all_kept_and_non_finite_rows_never_win():
     values = np.array([[1.0, 1.0], [1.0, 1.0], [0.5, 2.0], [0.4, 2.0], [np.nan, 0.0]])
-    mask = non_dominated_mask(values, [True, True])
+    mask = non_dominated_mask(values, ["maximize", "maximize"])
     assert mask.tolist() == [True, True, True, False, False]
     assert brute_force_front(values[:4], [True, True]).tolist() == mask[:4].tolist()
 
@@ -120,18 +121,21 @@ def test_random_fronts_agree_with_brute_force_in_mixed_directions():
     for k in (2, 3, 4):
         values = rng.integers(0, 6, (300, k)).astype(float)  # many ties
         maximise = [bool(i % 2) for i in range(k)]
-        assert (non_dominated_mask(values, maximise) == brute_force_front(values, maximise)).all()
+        directions = ["maximize" if m else "minimize" for m in maximise]
+        assert (non_dominated_mask(values, directions) == brute_force_front(values, maximise)).all()
 
 
-def test_hypervolume_of_known_fronts():
-    best = np.array([1.0, 0.0])  # maximise first, minimise second
-    worst = np.array([0.0, 1.0])
-    # One point at the ideal: a 1.1 x 1.1 box.
-    assert hypervolume(np.array([[1.0, 0.0]]), [True, False], best, worst) == pytest.approx(1.21)
-    # Two corners (0.5, 0) and (1, 0.5) normalised to (0.5, 0) and (0, 0.5): union of boxes.
-    front = np.array([[0.5, 0.0], [1.0, 0.5]])
-    expected = 0.6 * 1.1 + 1.1 * 0.6 - 0.6 * 0.6
-    assert hypervolume(front, [True, False], best, worst) == pytest.approx(expected)
+def test_hypervolume_frame_follows_the_search():
+    directions = ["maximize", "minimize"]
+    chips = np.array([[1.0, 400.0], [2.0, 700.0]])
+    frame = hypervolume_frame(directions, chips, [None, None], np.empty((0, 2)))
+    # Maximised objectives count from 0; minimised from twice the worst chip.
+    assert frame.reference == (0.0, 1400.0)
+    given = hypervolume_frame(directions, chips, [None, 1000.0], np.empty((0, 2)))
+    assert given.reference == (0.0, 1000.0)
+    # No reference chips: the feasible trials stand in for them.
+    alone = hypervolume_frame(directions, np.empty((0, 2)), [None, None], chips)
+    assert alone.reference == frame.reference
 
 
 def test_convergence_history_grows_to_the_final_front(small_results):
@@ -140,7 +144,11 @@ def test_convergence_history_grows_to_the_final_front(small_results):
     values = rows[[f"objective_{o}" for o in OBJECTIVES]].to_numpy()
     usable = ((rows["state"] == "complete") & rows["feasible"]).to_numpy()
 
-    history = convergence_history(rows["trial_number"].to_numpy(), values, usable, MAXIMISE, 20)
+    directions = ["maximize", "minimize", "minimize"]
+    frame = hypervolume_frame(directions, values[usable], [None] * 3, values[usable])
+    history = convergence_history(
+        rows["trial_number"].to_numpy(), values, usable, directions, frame, 20
+    )
 
     assert len(history) == 20
     assert history[-1].trials == len(rows)
@@ -148,7 +156,11 @@ def test_convergence_history_grows_to_the_final_front(small_results):
     assert history[-1].front_size == pareto_front(results).front_size
     volumes = [p.hypervolume for p in history]
     assert volumes == sorted(volumes)  # adding trials never shrinks the dominated volume
-    assert 0 < volumes[-1] <= 1.1**3
+    assert volumes[-1] > 0
+    front = values[usable][non_dominated_mask(values[usable], directions)]
+    assert volumes[-1] == pytest.approx(
+        hypervolume(front, directions, frame.reference, frame.scale)
+    )
 
 
 def test_pivot_prefilter_gives_the_same_front():
@@ -156,11 +168,11 @@ def test_pivot_prefilter_gives_the_same_front():
     for k in (2, 3, 4):
         values = np.vstack([rng.random((3000, k)), rng.integers(0, 4, (500, k)) / 4.0])
         values[rng.random(len(values)) < 0.01, 0] = np.nan
-        maximise = [bool(i % 2) for i in range(k)]
-        plain = non_dominated_mask(values, maximise, prefilter_above=10**9)
-        filtered = non_dominated_mask(values, maximise, prefilter_above=0)
+        directions = ["maximize" if i % 2 else "minimize" for i in range(k)]
+        plain = non_dominated_mask(values, directions, prefilter_above=10**9)
+        filtered = non_dominated_mask(values, directions, prefilter_above=0)
         assert (plain == filtered).all()
         assert plain.sum() > 0
     small = rng.random((400, 3))
-    assert (non_dominated_mask(small, [True] * 3, prefilter_above=0)
+    assert (non_dominated_mask(small, ["maximize"] * 3, prefilter_above=0)
             == brute_force_front(small, [True] * 3)).all()
