@@ -66,6 +66,7 @@ class Comparison:
     chip: str
     preset: str
     description: str
+    workload_name: str
     quantity: str
     unit: str
     published: float
@@ -333,7 +334,8 @@ def compare_case(case: PublishedCase, hardware_by_preset: Mapping[str, Hardware]
     unit, quantity = QUANTITIES[case.quantity]
     predicted = quantity(workload, metrics) if metrics.metrics.get(
         "step_time_s", metrics.metrics.get("request_latency_s", 0.0)) else 0.0
-    return Comparison(case.row_id, row["chip"], preset, row["workload_model"], case.quantity,
+    return Comparison(case.row_id, row["chip"], preset, row["workload_model"], workload.name,
+                      case.quantity,
                       unit, published_value(row, case.quantity), float(predicted),
                       metrics.feasible, case.note + (
                           "" if metrics.feasible else
@@ -383,6 +385,7 @@ def summarise(comparisons: Sequence[Comparison]) -> Summary:
 
 def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     return {"id": c.row_id, "chip": c.chip, "preset": c.preset, "workload": c.description,
+            "restated_as": c.workload_name,
             "quantity": c.quantity, "unit": c.unit, "published": c.published,
             "predicted": c.predicted, "error": c.error, "feasible": c.feasible,
             "note": c.note}

@@ -1,0 +1,74 @@
+"""`dse validate published`: model-level predictions against published results."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import typer
+from rich.table import Table
+
+from dse.cli._app import console, report_config_errors
+from dse.cli.validate import validate_app
+
+
+@validate_app.command("published")
+@report_config_errors
+def published(
+    chip: str = typer.Option("", "--chip", help="Only rows of this preset (or CSV chip name)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Training and inference results from papers and benchmarks: one row per result.
+
+    Each row restates the publication's plan as a model-level workload on a preset and
+    computes what it reports (Megatron Eq. 3 TFLOP/s, MFU, tokens/s per chip, output
+    tokens only, board power). Exits 1 if the median |error| exceeds 15 % or a row is
+    off by more than 2x.
+    """
+    from dse.validation.published import (
+        EXCLUDED,
+        TARGET_MAX_RATIO,
+        TARGET_MEDIAN_ABS_ERROR,
+        compare_all,
+        comparison_to_dict,
+        summarise,
+    )
+
+    comparisons = compare_all(chip=chip or None)
+    if not comparisons:
+        console.print(f"no published rows for chip {chip!r}")
+        raise typer.Exit(2)
+    summary = summarise(comparisons)
+    if as_json:
+        print(json.dumps({
+            "summary": {"rows": summary.rows, "median_abs_error": summary.median_abs_error,
+                        "max_ratio": summary.max_ratio,
+                        "rows_beyond_2x": summary.rows_beyond_2x,
+                        "chips": list(summary.chips),
+                        "meets_targets": summary.meets_targets},
+            "rows": [comparison_to_dict(c) for c in comparisons],
+            "excluded": dict(EXCLUDED),
+        }, indent=2, default=lambda v: None if isinstance(v, float) and math.isinf(v) else v))
+    else:
+        table = Table(title="Predicted vs published (error = predicted / published - 1)",
+                      box=None, pad_edge=False)
+        for column in ("id", "preset", "restated as", "unit", "published", "predicted",
+                       "error"):
+            table.add_column(column, justify="right" if column in (
+                "published", "predicted", "error") else "left")
+        for c in comparisons:
+            flag = "" if c.feasible else " (infeasible)"
+            style = "red" if c.ratio > TARGET_MAX_RATIO else None
+            table.add_row(c.row_id, c.preset, c.workload_name, c.unit,
+                          f"{c.published:,.1f}", f"{c.predicted:,.1f}",
+                          f"{c.error:+.1%}{flag}", style=style)
+        console.print(table)
+        console.print(
+            f"{summary.rows} rows on {', '.join(summary.chips)}: median |error| "
+            f"{summary.median_abs_error:.1%} (target <= {TARGET_MEDIAN_ABS_ERROR:.0%}), "
+            f"worst {summary.max_ratio:.2f}x (target <= {TARGET_MAX_RATIO:.0f}x), "
+            f"{summary.rows_beyond_2x} rows beyond 2x")
+        for row_id, reason in EXCLUDED.items():
+            console.print(f"not restated: {row_id}: {reason}")
+    if not summary.meets_targets:
+        raise typer.Exit(1)

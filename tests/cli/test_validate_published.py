@@ -1,0 +1,35 @@
+"""`dse validate published` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from dse.cli import app
+
+runner = CliRunner()
+
+
+def test_one_chip_as_json() -> None:
+    result = runner.invoke(app, ["validate", "published", "--chip", "intel-gaudi2", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["chips"] == ["intel-gaudi2"]
+    assert report["summary"]["rows"] == len(report["rows"]) >= 5
+    row = report["rows"][0]
+    assert row["error"] == row["predicted"] / row["published"] - 1
+    assert "M068" in report["excluded"]
+
+
+def test_table_prints_a_row_per_result_with_its_error() -> None:
+    result = runner.invoke(app, ["validate", "published", "--chip", "nvidia-h200"])
+    assert result.exit_code in (0, 1)
+    for row_id in ("M075", "M078", "M081"):
+        assert row_id in result.stdout
+    assert "median |error|" in result.stdout
+
+
+def test_unknown_chip_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["validate", "published", "--chip", "no-such-chip"])
+    assert result.exit_code == 2
