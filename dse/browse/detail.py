@@ -148,7 +148,9 @@ def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]]) 
         infeasible_reason=str(row.get("infeasible_reason") or ""),
         error=str(row.get("error") or ""),
         parameters=_ordered_figures(results, row, "param_", results.parameter_names),
-        derived=_figures(results, row, "derived_"),
+        derived=tuple(
+            f for f in _figures(results, row, "derived_") if f.name not in results.objective_names
+        ),
         objectives=_ordered_figures(results, row, "objective_", results.objective_names),
         constraints=_figures(results, row, "constraint_"),
         workloads=_workloads(evals),

@@ -318,6 +318,8 @@ function workloadTable(details) {
     const metricNames = [...new Set(per.flatMap((w) => (w ? w.metrics.map((m) => m.name + "|" + m.unit) : [])))];
     for (const key of metricNames) {
       const [metric, unit] = key.split("|");
+      const values = per.map((w) => { const m = w && w.metrics.find((x) => x.name === metric); return m ? m.value : null; });
+      if (values.every((v) => v === null)) continue;  // does not apply to this workload
       table.appendChild(el("tr", {}, [el("td", { text: "  " + metric }), el("td", { text: unit }),
         ...per.map((w) => { const m = w && w.metrics.find((x) => x.name === metric); return el("td", { text: fmt(m ? m.value : null) }); })]));
     }

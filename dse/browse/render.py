@@ -181,6 +181,8 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
                 next((m.value for m in w.metrics if m.name == name), None) if w else None
                 for w in per_design
             ]
+            if all(format_value(v) == "-" for v in values):
+                continue  # a metric that does not apply to this workload (TTFT of a CNN)
             _row(metrics, name, unit, *(format_value(v) for v in values))
         _row(bounds,
             Text(workload, style="bold"), "bound_by",

@@ -230,3 +230,26 @@ class Writer:
 @pytest.fixture(scope="session")
 def writer() -> Writer:
     return Writer()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def real_search_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny real search: `dse search search_spaces/quickstart.yaml --trials 30` (~10 s)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("real-search") / "quickstart"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from dse.cli import main; main()", "search",
+         str(REPO / "search_spaces" / "quickstart.yaml"), "--trials", "30",
+         "--out", str(out), "--quiet", "--workers", "2"],
+        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=REPO,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"dse search failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return out

@@ -169,3 +169,26 @@ def test_browse_serves_on_localhost_until_interrupted(small_results):
 
 def test_browse_refuses_an_unusable_folder_before_serving(tmp_path: Path):
     _assert_usage_error(invoke("browse", tmp_path / "nope", "--port", "0"), "no such")
+
+
+def test_a_real_search_browses_and_agrees_with_brute_force(real_search_results):
+    frame = ds.dataset(real_search_results / "trials", format="parquet").to_table().to_pandas()
+    meta = json.loads((real_search_results / "metadata.json").read_text())
+    names = [o["name"] for o in meta["objectives"]]
+    maximise = [o["direction"] == "maximize" for o in meta["objectives"]]
+    feasible = frame[(frame["state"] == "complete") & frame["feasible"]]
+    values = feasible[[f"objective_{n}" for n in names]].to_numpy(dtype=float)
+    expected = feasible["trial_number"][brute_force_front(values, maximise)]
+    assert len(frame) == 30 and len(expected) > 0
+
+    result = invoke("pareto", real_search_results, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert sorted(r["trial_number"] for r in json.loads(result.stdout)) == sorted(expected)
+
+    best = int(expected.iloc[0])
+    shown = invoke("show", real_search_results, str(best))
+    assert shown.exit_code == 0, shown.output
+    evals = ds.dataset(real_search_results / "evaluations", format="parquet").to_table()
+    workloads = set(evals.to_pandas().query("trial_number == @best")["workload"])
+    assert workloads and all(w in shown.stdout for w in workloads)
+    assert "bound_by" in shown.stdout and meta["references"][0] in shown.stdout

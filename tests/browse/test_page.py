@@ -206,3 +206,32 @@ def test_api_answers_json_and_explains_unknown_trials(served):
         urllib.request.urlopen(f"{served}/api/trial/99999")
     assert missing.value.code == 404
     assert "no such finished trial" in json.loads(missing.value.read().decode())["error"]
+
+
+def test_page_of_a_real_search(browser_page, real_search_results):
+    page = browser_page
+    front = pareto_front(open_results(real_search_results))
+    url, server = _serve(real_search_results)
+    try:
+        _open(page, url)
+        pairs = len(front.objectives) * (len(front.objectives) - 1) // 2
+        assert _front_trace_sizes(page) == [front.front_size] * pairs
+        assert page.locator("#design-table tbody tr").count() == front.front_size
+        references = json.loads((real_search_results / "metadata.json").read_text())["references"]
+        labels = page.locator("#pair-plots .textpoint").evaluate_all(
+            "(nodes) => nodes.map((n) => n.textContent)"
+        )
+        assert set(references) <= set(labels)
+        row = page.locator("#design-table tbody tr").first
+        trial = row.get_attribute("data-trial")
+        row.click()
+        page.wait_for_selector("#detail-status")
+        assert page.inner_text("#detail-status").startswith(f"trial {trial}: complete, feasible")
+        assert page.locator("#detail .workload-row").count() > 0
+        assert page.locator("#detail .bound-plot.js-plotly-plot").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "real-search-page.png"), full_page=True)
+        assert page.outside_requests == []
+        assert page.errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
