@@ -332,9 +332,8 @@ class _Driver:
                     self._commit(study, [(trial, lost)])
                     committed[lost.trial_number] = lost
                 resumed += 1
-            for outcome in committed.values():
-                if outcome.state == "complete":
-                    self.cache.setdefault(_params_key(outcome.params), outcome)
+            # NOTE: the evaluation cache is not refilled from committed rows: they carry
+            # no per-workload rows, and a cache hit must write its evaluations too.
 
         self.metric_names, self.bound_names = evaluation_metric_names(references)
         self.tracker = _Tracker(self.space, *self._hypervolume_frame(references))

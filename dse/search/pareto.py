@@ -30,8 +30,10 @@ def pareto_mask(values: FloatArray, directions: Sequence[str]) -> np.ndarray:
     finite = np.all(np.isfinite(values), axis=1) if values.size else mask
     if not finite.any():
         return mask
+    # NOTE: keep_weakly: a repeated design (NSGA-II re-proposes parameter sets) has the
+    # same objective values as its first trial; both are non-dominated, so both stay.
     mask[np.flatnonzero(finite)] = moocore.is_nondominated(
-        to_minimisation(values[finite], directions)
+        to_minimisation(values[finite], directions), keep_weakly=True
     )
     return mask
 

@@ -8,6 +8,7 @@ Optuna 5.0 API (`trial.set_constraint`, <= 0 feasible).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,9 @@ def make_sampler(space: SearchSpace, seed: int | None = None) -> BaseSampler:
         return optuna.samplers.NSGAIISampler(seed=seed, **settings)
     if spec.name == "nsga3":
         settings.setdefault("population_size", max(space.spec.budget.batch_size, 8))
-        return optuna.samplers.NSGAIIISampler(seed=seed, **settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.NSGAIIISampler(seed=seed, **settings)
     if spec.name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, **settings)
     if spec.name == "gp":

@@ -1,0 +1,92 @@
+"""The driver on the session's real Ray cluster, real journal storage and real Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from dse.errors import ConfigError
+from dse.results import FolderExists, read_evaluations, read_metadata, read_references, read_trials
+from dse.runtime import SearchOptions, run_search
+from dse.search.pareto import hypervolume, pareto_mask
+from dse.search.study import storage_for
+from dse.space import load_space
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "search_spaces" / "quickstart.yaml"
+
+
+def _study(out: Path, name: str) -> optuna.Study:
+    return optuna.load_study(storage=storage_for(out / "study.journal"), study_name=name)
+
+
+def test_search_commits_exactly_its_budget(ray_cluster: None, tmp_path: Path) -> None:
+    space = load_space(QUICKSTART)
+    out = tmp_path / "out"
+    progress = []
+    summary = run_search(
+        space, SearchOptions(out=str(out), trials=90, batch_size=20, designs_per_task=10),
+        progress.append,
+    )
+    trials = read_trials(out)
+    assert trials["trial_number"].tolist() == list(range(90))
+    assert summary.done == 90 and summary.complete + summary.failed == 90
+    assert set(trials["state"]) == {"complete"}
+    study = _study(out, "quickstart")
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) == 90 and len(states) == 90
+    # every Optuna value is the Parquet value
+    for t in study.trials[:10]:
+        row = trials.loc[trials["trial_number"] == t.number].iloc[0]
+        assert t.values[0] == pytest.approx(row["objective_score"])
+        assert t.params["hbm_stacks"] == row["param_hbm_stacks"]
+
+    evaluations = read_evaluations(out)
+    assert len(evaluations) == 90 * 4
+    assert not evaluations.duplicated(["trial_number", "workload"]).any()
+
+    references = read_references(out)
+    assert references["reference"].tolist() == ["nvidia-a100-80gb", "nvidia-h100-sxm"]
+    assert references["trial_number"].tolist() == [-1, -2]
+    assert references["objective_score"].iloc[0] == pytest.approx(1.0)
+
+    metadata = read_metadata(out)
+    assert metadata["status"] == "finished" and metadata["finished_at"]
+    assert metadata["trials_budget"] == 90 and metadata["space_sha256"] == space.sha256
+    assert (out / "space.yaml").read_text() == QUICKSTART.read_text()
+
+    # the summary's front and hypervolume are those of the committed rows
+    feasible = trials[trials["feasible"]]
+    names = [f"objective_{o.name}" for o in space.objectives]
+    directions = [o.direction for o in space.objectives]
+    values = feasible[names].to_numpy()
+    mask = pareto_mask(values, directions)
+    assert sorted(feasible["trial_number"][mask]) == list(summary.front_trial_numbers)
+    assert hypervolume(values, directions, summary.hypervolume_reference,
+                       summary.hypervolume_scale) == pytest.approx(summary.hypervolume)
+    assert summary.hypervolume > 0
+    assert progress[-1].done == 90 and progress[-1].front_size == len(summary.front_trial_numbers)
+    assert np.isclose(progress[-1].feasible_share, feasible.shape[0] / 90)
+
+
+def test_existing_folder_needs_resume_and_the_same_space(ray_cluster: None,
+                                                         tmp_path: Path) -> None:
+    space = load_space(QUICKSTART)
+    out = tmp_path / "out"
+    run_search(space, SearchOptions(out=str(out), trials=30, batch_size=15))
+    with pytest.raises(FolderExists, match="--resume"):
+        run_search(space, SearchOptions(out=str(out), trials=30))
+    other = load_space(ROOT / "search_spaces" / "reconfigurable.yaml")
+    with pytest.raises(ConfigError, match="differs from the search-space file"):
+        run_search(other, SearchOptions(out=str(out), resume=True))
+    # resuming a finished search with a larger budget continues the same study
+    summary = run_search(space, SearchOptions(out=str(out), trials=50, resume=True,
+                                              batch_size=10))
+    trials = read_trials(out)
+    assert trials["trial_number"].tolist() == list(range(50))
+    assert summary.done == 50 and summary.evaluated_here <= 20
+    assert read_metadata(out)["trials_budget"] == 50

@@ -1,0 +1,109 @@
+"""Kill the driver with SIGKILL mid-search, resume it, and find exactly the budget."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from dse.results import read_evaluations, read_metadata, read_trials
+from dse.search.study import storage_for
+
+ROOT = Path(__file__).resolve().parents[2]
+DSE = str(Path(sys.executable).parent / "dse")
+BUDGET = 600
+
+
+def _search(out: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.Popen(
+        [DSE, "search", str(ROOT / "search_spaces" / "quickstart.yaml"), "--out", str(out),
+         "--trials", str(BUDGET), "--quiet", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        start_new_session=True,
+    )
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in parents.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _kill_tree(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the driver, then the Ray processes it started (by pid, nothing else)."""
+    children = _descendants(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_sigkill_mid_search_then_resume_finishes_the_budget(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    driver = _search(out)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            parts = list((out / "trials").glob("part-*.parquet")) if out.exists() else []
+            if len(parts) >= 3:
+                break
+            assert driver.poll() is None, driver.stdout.read() if driver.stdout else ""
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the search never committed a trial")
+    finally:
+        _kill_tree(driver)
+
+    before = read_trials(out)
+    assert 0 < len(before) < BUDGET, "killed too late to test a resume"
+    assert read_metadata(out)["status"] == "running"  # killed: never marked finished
+    assert (out / ".dse-driver.lock").exists()  # left behind by the dead driver
+
+    resumed = _search(out, "--resume")
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    assert "Pareto front" in output
+
+    trials = read_trials(out)
+    assert trials["trial_number"].tolist() == list(range(BUDGET))  # none lost, none twice
+    assert set(trials["state"]) <= {"complete", "failed"}
+    # rows committed before the kill are kept as they were
+    kept = trials.set_index("trial_number").loc[before["trial_number"]]
+    assert (kept["evaluated_at"].to_numpy() == before["evaluated_at"].to_numpy()).all()
+    evaluations = read_evaluations(out)
+    assert not evaluations.duplicated(["trial_number", "workload"]).any()
+    assert set(evaluations["trial_number"]) == set(range(BUDGET))
+
+    study = optuna.load_study(storage=storage_for(out / "study.journal"),
+                              study_name="quickstart")
+    states = [t.state for t in study.trials]
+    assert TrialState.RUNNING not in states
+    assert len(states) == BUDGET
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["status"] == "finished"
+    assert not (out / ".dse-driver.lock").exists()
