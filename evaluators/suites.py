@@ -11,18 +11,24 @@ workloads:
     throughput: samples_per_s    # optional; default by evaluator (see THROUGHPUT_METRIC)
     precisions: [bf16, fp16]     # optional: the first one the design supports is used
     workload: {name: resnet50-train, kind: training, model: resnet50, batch: 2048, ...}
+    fallbacks:                   # optional: plans for designs the first plan does not fit
+      - {system: {chips: 16, data_parallel: 16}}
 ```
 or, for a suite made of suites, `include: [{suite: vision, weight: 1}, ...]`.
 
 Score (documented contract, see docs/evaluators.md): for a design, the weighted geometric
-mean over workloads of (throughput of the design / throughput of the reference chip on
-the same workload and plan):
+mean over workloads of (throughput per chip of the design / throughput per chip of the
+reference chip on the same workload):
 
     score = exp( sum_i w_i * ln(T_i / T_i_ref) / sum_i w_i )
 
 1.0 means "as fast as the reference"; 0.0 when any workload is infeasible (the reasons
-are kept). Included suites contribute their workloads with weights scaled so that each
-included suite carries its `weight` in total. `power_w` is the weighted mean of the
+are kept). A design that cannot hold a workload under its plan tries the entry's
+`fallbacks` in order (each a partial workload document merged over the first: usually
+more chips, more model parallelism, recompute); throughput is compared per chip, so a
+design that needs more chips for the same work pays for them. Included suites contribute
+their workloads with weights scaled so that each included suite carries its `weight` in
+total. `power_w` is the weighted mean of the
 workloads' average power per chip.
 """
 
@@ -48,19 +54,19 @@ from evaluators.workload_files import ModelWorkload, parse_model_workloads
 SUITES_DIR = Path(__file__).parent / "suites"
 
 THROUGHPUT_METRIC: Mapping[str, str] = {
-    "transformer_training": "tokens_per_s",
-    "transformer_inference": "output_tokens_per_s",
-    "cnn": "samples_per_s",
-    "detection": "samples_per_s",
-    "recommendation": "samples_per_s",
-    "mixed_pipeline": "samples_per_s",
+    "transformer_training": "tokens_per_s_per_chip",
+    "transformer_inference": "output_tokens_per_s_per_chip",
+    "cnn": "samples_per_s_per_chip",
+    "detection": "samples_per_s_per_chip",
+    "recommendation": "samples_per_s_per_chip",
+    "mixed_pipeline": "samples_per_s_per_chip",
 }
 
 
 def default_throughput_metric(workload: ModelWorkload) -> str:
     """The metric a suite scores a workload on unless the suite names one."""
     if workload.evaluator == "transformer_inference" and workload.output_tokens == 0:
-        return "samples_per_s"  # encoders (BERT) serve samples, not generated tokens
+        return "samples_per_s_per_chip"  # encoders (BERT) serve samples, not tokens
     return THROUGHPUT_METRIC[workload.evaluator]
 
 
@@ -71,6 +77,8 @@ class SuiteEntry:
     throughput_metric: str
     precisions: tuple[str, ...]
     """Acceptable precisions, preferred first; empty: only the workload's own."""
+    fallbacks: tuple[ModelWorkload, ...] = ()
+    """Plans tried, in order, for designs that cannot hold the workload's own plan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,7 @@ class _EntrySchema(_Strict):
     throughput: str | None = None
     precisions: list[str] = []
     workload: dict[str, Any]
+    fallbacks: list[dict[str, Any]] = []
 
 
 class _IncludeSchema(_Strict):
@@ -148,7 +157,16 @@ def load_suite(name_or_path: str) -> Suite:
                 if p not in PRECISIONS:
                     problems.append(Problem(source, f"workloads[{index}].precisions",
                                             f"{p!r} is not one of {', '.join(PRECISIONS)}"))
-            entries.append(SuiteEntry(workload, spec.weight, metric, tuple(spec.precisions)))
+            fallbacks: list[ModelWorkload] = []
+            if spec.fallbacks:
+                docs = [{**spec.workload, **f} for f in spec.fallbacks]
+                try:
+                    fallbacks = parse_model_workloads(docs, f"{source} (workloads[{index}]."
+                                                            "fallbacks)")
+                except ConfigError as exc:
+                    problems.extend(exc.problems)
+            entries.append(SuiteEntry(workload, spec.weight, metric, tuple(spec.precisions),
+                                      tuple(fallbacks)))
     for index, inc in enumerate(doc.include):
         try:
             sub = load_suite(inc.suite)
@@ -168,28 +186,39 @@ def load_suite(name_or_path: str) -> Suite:
     return Suite(doc.name, doc.description, doc.reference, tuple(entries), source)
 
 
-def _variant(entry: SuiteEntry, hw: Hardware) -> ModelWorkload:
+def _precision_for(entry: SuiteEntry, hw: Hardware) -> str:
     for precision in entry.precisions:
         if hw.supports(precision):
-            if precision == entry.workload.precision:
-                return entry.workload
-            return replace(entry.workload, precision=precision)
-    return entry.workload
+            return precision
+    return entry.workload.precision
+
+
+def _only_memory(result: WorkloadMetrics) -> bool:
+    return not result.feasible and all("does not fit" in r for r in result.infeasible_reasons)
 
 
 def evaluate_entry(designs: Sequence[Hardware], entry: SuiteEntry) -> list[WorkloadMetrics]:
-    """One suite entry on many designs: one evaluator call per precision variant."""
+    """One suite entry on many designs: one evaluator call per precision and plan tried."""
     groups: dict[str, list[int]] = defaultdict(list)
-    variants: dict[str, ModelWorkload] = {}
     for index, hw in enumerate(designs):
-        variant = _variant(entry, hw)
-        groups[variant.precision].append(index)
-        variants[variant.precision] = variant
+        groups[_precision_for(entry, hw)].append(index)
     out: list[WorkloadMetrics | None] = [None] * len(designs)
     for precision, indices in groups.items():
-        results = evaluate_workloads([designs[i] for i in indices], variants[precision])
-        for i, r in zip(indices, results, strict=True):
-            out[i] = r
+        pending = indices
+        for plan in (entry.workload, *entry.fallbacks):
+            workload = plan if plan.precision == precision else replace(plan,
+                                                                        precision=precision)
+            results = evaluate_workloads([designs[i] for i in pending], workload)
+            retry: list[int] = []
+            for i, r in zip(pending, results, strict=True):
+                # The first plan's reasons stand unless a fallback fits.
+                if out[i] is None or r.feasible:
+                    out[i] = r
+                if _only_memory(r):
+                    retry.append(i)
+            pending = retry
+            if not pending:
+                break
     return [r for r in out if r is not None]
 
 

@@ -46,10 +46,26 @@ def test_infeasible_workload_scores_zero_with_reasons() -> None:
     h100 = preset("nvidia-h100-sxm")
     import dataclasses
 
-    small = h100.with_changes(hbm=dataclasses.replace(h100.hbm, capacity_bytes=8e9))
-    result = evaluate_suite([small], "datacenter-training")[0]
+    tiny = h100.with_changes(hbm=dataclasses.replace(h100.hbm, capacity_bytes=1e9))
+    result = evaluate_suite([tiny], "datacenter-training")[0]
     assert not result.feasible and result.score == 0.0
     assert any("does not fit" in r for r in result.infeasible_reasons)
+
+
+def test_fallback_plans_rescue_small_memory_designs() -> None:
+    import dataclasses
+
+    h100 = preset("nvidia-h100-sxm")
+    small = h100.with_changes(hbm=dataclasses.replace(h100.hbm, capacity_bytes=8e9))
+    full, reduced = evaluate_suite([h100, small], "datacenter-training")
+    assert reduced.feasible, reduced.infeasible_reasons
+    gpt_full, gpt_small = full.workloads[0], reduced.workloads[0]
+    assert gpt_small.metrics["memory_per_chip_bytes"] < 0.92 * 8e9
+    assert gpt_full.metrics["memory_per_chip_bytes"] > 8e9
+    # The fallback plan (2x the chips, fully sharded) is slower per chip.
+    assert gpt_small.metrics["tokens_per_s_per_chip"] < gpt_full.metrics[
+        "tokens_per_s_per_chip"]
+    assert 0 < reduced.score < full.score
 
 
 def test_precision_fallback_uses_the_first_supported(tmp_path: Path) -> None:
