@@ -6,6 +6,7 @@ Public entry points (the runtime and the CLI use only these):
 - `evaluate_workload(hardware, workload)` / `evaluate_workloads(designs, workload)`.
 - `evaluate_suite(designs, suite)` and `list_suites()`: weighted suites with one score.
 - `model_workload_report(hardware, path)`: the `dse evaluate --json` result.
+- `suite_report(hardware, suite)`: one design's suite score with per-workload detail.
 
 Evaluators are found by name in `evaluators.registry`. Nothing here imports optuna, ray,
 pyarrow or the CLI.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from evaluators.api import SuiteResult, WorkloadMetrics
 from evaluators.evaluation import evaluate_workload, evaluate_workloads, model_workload_report
-from evaluators.suites import evaluate_suite, list_suites, load_suite
+from evaluators.suites import evaluate_suite, list_suites, load_suite, suite_report
 from evaluators.workload_files import ModelWorkload, load_model_workloads
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "load_model_workloads",
     "load_suite",
     "model_workload_report",
+    "suite_report",
 ]

@@ -267,3 +267,23 @@ def evaluate_suite(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]
         out.append(SuiteResult(spec.name, score, power / total_weight, feasible, reasons,
                                results))
     return out
+
+
+def suite_report(hardware: Hardware, suite: str = "default") -> dict[str, Any]:
+    """One design on a suite, ready for JSON (`dse evaluate --suite`): the score, and per
+    workload its weight, throughput relative to the reference, metrics and time by bound."""
+    from evaluators.evaluation import metrics_to_dict
+
+    spec = load_suite(suite)
+    references = reference_throughputs(suite)
+    result = evaluate_suite([hardware], suite)[0]
+    rows: list[dict[str, Any]] = []
+    for entry, ref, metrics in zip(spec.entries, references, result.workloads, strict=True):
+        row = metrics_to_dict(metrics)
+        value = metrics.metrics.get(entry.throughput_metric, 0.0)
+        row.update({"weight": entry.weight, "throughput_metric": entry.throughput_metric,
+                    "relative_throughput": value / ref if metrics.feasible else 0.0})
+        rows.append(row)
+    return {"hardware": hardware.name, "suite": spec.name, "reference": spec.reference,
+            "score": result.score, "power_w": result.power_w, "feasible": result.feasible,
+            "infeasible_reasons": list(result.infeasible_reasons), "workloads": rows}

@@ -83,3 +83,18 @@ def test_bad_suite_reports_problems(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_suite(str(path))
     assert "workloads.0.weight" in str(info.value)
+
+
+def test_suite_report_is_json_ready() -> None:
+    import json
+
+    from evaluators import suite_report
+
+    report = suite_report(preset("nvidia-h100-sxm"), "vision")
+    assert report["suite"] == "vision" and report["reference"] == "nvidia-a100-80gb"
+    relative = [w["relative_throughput"] for w in report["workloads"]]
+    weights = [w["weight"] for w in report["workloads"]]
+    expected = math.exp(sum(w * math.log(r) for w, r in zip(weights, relative, strict=True))
+                        / sum(weights))
+    assert report["score"] == pytest.approx(expected)
+    json.dumps(report)
