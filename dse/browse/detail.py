@@ -6,7 +6,7 @@ breakdown panel draws.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -103,6 +103,15 @@ def _ordered_figures(
     )
 
 
+def bound_by(time_by_bound_s: Mapping[str, float | None]) -> str:
+    """The bound that takes the most time; "" when no time was attributed."""
+    timed = {k: v for k, v in time_by_bound_s.items() if v is not None and math.isfinite(v)}
+    if not timed:
+        return ""
+    name = max(timed, key=lambda k: timed[k])
+    return name if timed[name] > 0 else ""
+
+
 def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
     details = []
     for row in rows:
@@ -120,8 +129,6 @@ def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
                    float(row[c]) if row[c] is not None else None)
             for c in bound_columns
         )
-        timed = [b for b in bounds if b.value is not None and math.isfinite(b.value)]
-        top = max(timed, key=lambda b: b.value, default=None)
         details.append(
             WorkloadDetail(
                 workload=str(row.get("workload") or ""),
@@ -130,7 +137,7 @@ def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
                 infeasible_reason=str(row.get("infeasible_reason") or ""),
                 metrics=metrics,
                 time_by_bound_s=bounds,
-                bound_by=top.name if top is not None and top.value > 0 else "",
+                bound_by=bound_by({b.name: b.value for b in bounds}),
             )
         )
     return tuple(details)
@@ -252,43 +259,46 @@ def reference_details(
     names: Sequence[str],
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> list[DesignDetail]:
-    """Details of reference chips by preset name; an unknown name is a ConfigError."""
+    """Reference chips by preset name, in the order given.
+
+    A chip the search evaluated comes from references.parquet; any other hardware preset
+    is evaluated now on the same suite (`dse.browse.presets`). A name that is neither is
+    a ConfigError listing both.
+    """
     own = con is None
     con = con or connect(results)
     try:
         known = reference_names(results, con)
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            offered = ", ".join(known) if known else "none (no references.parquet)"
-            raise ConfigError(
-                [
-                    Problem(
-                        "--hardware" if len(names) > 1 else "--reference",
-                        name,
-                        f"not among the reference chips evaluated with this search; "
-                        f"available: {offered}",
-                    )
-                    for name in unknown
-                ]
-            )
-        if not names:
-            return []
-        quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
-        rows = {
-            str(row["reference"]): row
-            for row in _fetch_dicts(
-                results, con, f"SELECT * FROM refs WHERE reference IN ({quoted})"
-            )
-        }
-        numbers = [int(rows[n]["trial_number"]) for n in names]
-        evals = _evaluations_by_trial(results, con, numbers)
-        return [
-            _detail(results, rows[n], evals.get(int(rows[n]["trial_number"]), []))
-            for n in names
-        ]
+        stored = [n for n in names if n in known]
+        found: dict[str, DesignDetail] = {}
+        if stored:
+            quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in stored)
+            rows = {
+                str(row["reference"]): row
+                for row in _fetch_dicts(
+                    results, con, f"SELECT * FROM refs WHERE reference IN ({quoted})"
+                )
+            }
+            numbers = [int(rows[n]["trial_number"]) for n in stored]
+            evals = _evaluations_by_trial(results, con, numbers)
+            for n in stored:
+                found[n] = _detail(results, rows[n], evals.get(int(rows[n]["trial_number"]), []))
     finally:
         if own:
             con.close()
+    others = [n for n in dict.fromkeys(names) if n not in found]
+    if others:
+        from dse.browse.presets import evaluate_presets
+
+        try:
+            for n, detail in zip(others, evaluate_presets(results, others), strict=True):
+                found[n] = detail
+        except ConfigError as exc:
+            offered = ", ".join(known) if known else "none (no references.parquet)"
+            raise ConfigError(
+                [*exc.problems, Problem("hardware", "", f"references of this search: {offered}")]
+            ) from None
+    return [found[n] for n in names]
 
 
 def reference_detail(results: Results, name: str) -> DesignDetail:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.dataset as ds
+import pytest
 from typer.testing import CliRunner
 
 from dse.cli import app
@@ -122,7 +123,8 @@ def test_unusable_input_exits_2_with_one_line_per_problem(tmp_path, small_result
     _assert_usage_error(invoke("pareto", small_results, "--objectives", "speed"), "speed")
     _assert_usage_error(invoke("show", small_results, "12345"), "trial 12345")
     _assert_usage_error(
-        invoke("compare", small_results, "1", "--hardware", "tpu-v9"), "tpu-v9", "available"
+        invoke("compare", small_results, "1", "--hardware", "tpu-v9"),
+        "tpu-v9", "presets: ", "references of this search: nvidia-a100-sxm",
     )
 
 
@@ -192,3 +194,26 @@ def test_a_real_search_browses_and_agrees_with_brute_force(real_search_results):
     workloads = set(evals.to_pandas().query("trial_number == @best")["workload"])
     assert workloads and all(w in shown.stdout for w in workloads)
     assert "bound_by" in shown.stdout and meta["references"][0] in shown.stdout
+
+
+def test_compare_evaluates_presets_the_search_did_not(real_search_results):
+    meta = json.loads((real_search_results / "metadata.json").read_text())
+    stored = meta["references"][-1]
+    result = invoke(
+        "compare", real_search_results, "0", "--hardware", "google-tpu-v4",
+        "--hardware", stored, "--format", "json",
+    )
+    assert result.exit_code == 0, result.output
+    trial, tpu, ref = json.loads(result.stdout)
+    assert tpu["label"] == "google-tpu-v4 (evaluated now)"
+    assert ref["label"] == stored
+    assert {w["workload"] for w in tpu["workloads"]} == {w["workload"] for w in trial["workloads"]}
+    assert all(w["bound_by"] for w in tpu["workloads"] if w["feasible"])
+    # The same preset evaluated now agrees with the search's stored reference row.
+    from dse.browse.presets import evaluate_presets
+    from dse.browse.results import open_results
+
+    again = evaluate_presets(open_results(real_search_results), [stored])[0]
+    stored_objectives = {f["name"]: f["value"] for f in ref["objectives"]}
+    for figure in again.objectives:
+        assert figure.value == pytest.approx(stored_objectives[figure.name], rel=1e-9)
