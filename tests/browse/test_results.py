@@ -100,3 +100,35 @@ def test_headers_carry_units(small_results):
     assert header(results, "param_sram_mib") == "sram_mib [MiB]"
     assert header(results, "derived_die_area_mm2") == "die_area_mm2 [mm²]"
     assert header(results, "param_hbm_stacks") == "hbm_stacks"
+
+
+def test_reading_while_a_search_writes_parts(tmp_path, writer):
+    """A writer thread adds parts atomically while pareto_front reads: never an error,
+    and the count of trials seen only grows until it reaches the total."""
+    import threading
+
+    import pyarrow.parquet as pq
+
+    data = writer.synthesize(400, seed=9, with_evaluations=False)
+    full = writer.write_results(tmp_path / "full", data, parts=20, with_references=False)
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "metadata.json").write_text(json.dumps(writer.metadata("running")))
+    parts = sorted((full / "trials").glob("part-*.parquet"))
+
+    def write_parts() -> None:
+        for part in parts:
+            writer.write_atomically(pq.read_table(part), live / "trials" / part.name)
+
+    thread = threading.Thread(target=write_parts)
+    seen = [0]
+    thread.start()
+    try:
+        while thread.is_alive():
+            seen.append(pareto_front(open_results(live)).trials_total)
+    finally:
+        thread.join()
+    seen.append(pareto_front(open_results(live)).trials_total)
+    assert seen == sorted(seen)
+    assert seen[-1] == 400
+    assert all(count % 20 == 0 for count in seen)  # whole parts only, never a partial file
