@@ -55,7 +55,9 @@ BACKWARD_SHARE_OF_MICROBATCH = 2.0 / 3.0
 
 @dataclass(frozen=True, slots=True)
 class TrainingMemory:
-    """Bytes per chip on the most loaded (last) pipeline stage."""
+    """Bytes per chip, a bound over pipeline stages: the last stage's parameters (it holds
+    the output layer) with the first stage's activations (it has the most micro-batches
+    in flight)."""
 
     params_per_chip: float
     weights_bytes: float
