@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
-from dse.core import BOUND_NAMES
 from dse.hardware import Hardware
 from dse.workload import Collective, Conv2d, Elementwise, MatMul, Operator, Transfer
 from evaluators._common import (
@@ -208,5 +205,3 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             out[i] = metrics
     return [m for m in out if m is not None]
 
-
-__all__ = ["BOUND_NAMES", "NAME", "evaluate", "memory_per_chip_bytes", "np"]

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from dse.hardware import Hardware
 from dse.workload import Elementwise, Operator, ScalarReadback, Transfer
-from evaluators._common import element_bytes
 from evaluators._program import Phase, run_phases
 from evaluators.api import WorkloadMetrics
 from evaluators.cnn import conv_ops, input_transfer, memory_per_chip_bytes, metrics_from
@@ -78,5 +77,3 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
                                      metrics.time_by_bound_s))
     return final
 
-
-__all__ = ["NAME", "element_bytes", "evaluate", "postprocess_ops"]

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from dse.hardware import Hardware
 from dse.workload import (
     Elementwise,
@@ -26,7 +24,14 @@ from dse.workload import (
     Transfer,
 )
 from evaluators import cnn, recommendation
-from evaluators._common import element_bytes, finite_metrics
+from evaluators._common import (
+    element_bytes,
+    finite_metrics,
+    infeasible,
+    memory_reason,
+    precision_reasons,
+    usable_memory_bytes,
+)
 from evaluators._program import Phase, run_phases
 from evaluators.api import WorkloadMetrics
 from evaluators.models import CnnArchitecture, RecommendationArchitecture
@@ -106,20 +111,13 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
     cycle = result.step_time_s()
     energy = result.step_energy_j()
     out: list[WorkloadMetrics] = []
-    from evaluators._common import (
-        infeasible,
-        memory_reason,
-        precision_reasons,
-        usable_memory_bytes,
-    )
-
     for d, hw in enumerate(designs):
         reasons = list(precision_reasons(hw, workload.precision)) + list(result.reasons[d])
         if memory > usable_memory_bytes(hw):
             reasons.append(memory_reason(memory, hw, "training state and activations"))
         times = {name: float(result.phase_time_s[name][d] * result.repeats[name])
                  for name in result.phase_time_s}
-        reconfig = float(np.sum([times["switch_back"]]))
+        reconfig = times["switch_back"]
         values = finite_metrics({
             "step_time_s": cycle[d],
             "samples_per_s": samples * steps * workload.system.data_parallel / cycle[d],

@@ -14,8 +14,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from dse.hardware import Hardware
 from dse.workload import Elementwise, EmbeddingLookup, MatMul, Operator
 from evaluators._common import (
@@ -234,5 +232,3 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             results[index] = metrics
     return [r for r in results if r is not None]
 
-
-__all__ = ["NAME", "auto_batch", "evaluate", "inference_memory", "np"]
