@@ -34,6 +34,7 @@ from evaluators.models import (
     BUILTIN_MODELS,
     Architecture,
     CnnArchitecture,
+    RecommendationArchitecture,
     TransformerArchitecture,
 )
 
@@ -193,6 +194,17 @@ def default_evaluator(kind: str, model: Architecture) -> str:
     return "recommendation"
 
 
+# Which model families and kinds each evaluator accepts.
+_EVALUATOR_ACCEPTS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
+    "transformer_training": ((TransformerArchitecture,), ("training",)),
+    "transformer_inference": ((TransformerArchitecture,), ("inference",)),
+    "cnn": ((CnnArchitecture,), ("training", "inference")),
+    "detection": ((CnnArchitecture,), ("inference",)),
+    "recommendation": ((RecommendationArchitecture,), ("training", "inference")),
+    "mixed_pipeline": ((CnnArchitecture, RecommendationArchitecture), ("training",)),
+}
+
+
 def _resolve_model(raw: str | InlineTransformer, prefix: str,
                    problems: list[Problem], source: str) -> Architecture | None:
     if isinstance(raw, str):
@@ -304,6 +316,11 @@ def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWo
         if evaluator not in EVALUATORS:
             problems.append(Problem(source, f"{prefix}evaluator", f"unknown evaluator "
                                     f"{evaluator!r}; known: {', '.join(EVALUATORS)}"))
+            continue
+        families, kinds = _EVALUATOR_ACCEPTS.get(evaluator, ((object,), (doc.kind,)))
+        if not isinstance(model, families) or doc.kind not in kinds:
+            problems.append(Problem(source, f"{prefix}evaluator", f"{evaluator} does not "
+                                    f"run {doc.kind} of a {model.family} model"))
             continue
         batch = doc.global_batch if doc.global_batch is not None else doc.batch
         det = doc.postprocess or DetectionSchema()

@@ -128,3 +128,15 @@ def test_unreadable_and_empty_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no workload"):
         load_model_workloads(empty)
     assert not is_model_workload_file(empty)
+
+
+def test_evaluator_must_fit_model_and_kind(tmp_path: Path) -> None:
+    path = tmp_path / "mismatch.yaml"
+    path.write_text("name: x\nkind: training\nmodel: llama2-7b\nevaluator: mixed_pipeline\n"
+                    "seq_len: 2048\nglobal_batch: 8\n---\nname: y\nkind: training\n"
+                    "model: resnet50\nevaluator: nope\nbatch: 8\n")
+    with pytest.raises(ConfigError) as info:
+        load_model_workloads(path)
+    messages = {p.key_path: p.message for p in info.value.problems}
+    assert "transformer" in messages["document[0].evaluator"]
+    assert "unknown evaluator" in messages["document[1].evaluator"]
