@@ -235,3 +235,20 @@ def test_page_of_a_real_search(browser_page, real_search_results):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_page_of_a_search_that_has_not_finished_a_trial(browser_page, tmp_path, writer):
+    page = browser_page
+    (tmp_path / "metadata.json").write_text(json.dumps(writer.metadata("running")))
+    (tmp_path / "space.yaml").write_text("# just started\n")
+    url, server = _serve(tmp_path)
+    try:
+        _open(page, url)
+        assert page.inner_text("#summary .badge") == "running"
+        assert "0 trials" in page.inner_text("#summary")
+        assert page.inner_text("#table-count") == "0 designs"
+        assert page.inner_text("#convergence") == "No finished trials yet."
+        assert page.errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
