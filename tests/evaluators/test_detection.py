@@ -51,3 +51,15 @@ def test_more_nms_iterations_cost_more_round_trips() -> None:
     extra = many.metrics["postprocess_time_s"] - few.metrics["postprocess_time_s"]
     per_iteration = extra / 300
     assert h100.host.sync_roundtrip_s * 0.5 < per_iteration < 10 * h100.host.sync_roundtrip_s
+
+
+def test_memory_is_weights_plus_two_largest_feature_maps() -> None:
+    from evaluators.cnn import memory_per_chip_bytes
+    from evaluators.models import BUILTIN_MODELS, CnnArchitecture
+
+    arch = BUILTIN_MODELS["retinanet-resnet50"]
+    assert isinstance(arch, CnnArchitecture)
+    largest = max(c.in_channels * c.size * c.size for c in arch.convs)
+    assert largest == 256 * 200 * 200  # stage-1 bottleneck input at 800/4 resolution
+    workload = workload_from({**TestDetection.feasible_doc, "batch": 4})
+    assert memory_per_chip_bytes(workload, 4) == arch.params * 2 + 4 * 2 * largest * 2

@@ -53,3 +53,12 @@ def test_query_scalars_cost_round_trips_unless_the_device_decides() -> None:
     doc = {**TestMixedPipeline.feasible_doc, "pipeline": {"rows_scanned": 1000000000}}
     host, device = evaluate_workloads([h100, cpu_less], workload_from(doc))
     assert device.metrics["query_time_s"] < host.metrics["query_time_s"]
+
+
+def test_memory_is_the_training_models() -> None:
+    from evaluators.cnn import memory_per_chip_bytes
+
+    workload = workload_from(TestMixedPipeline.feasible_doc)
+    result = evaluate_workload(preset("nvidia-h100-sxm"), workload)
+    assert result.metrics["memory_per_chip_bytes"] == pytest.approx(
+        memory_per_chip_bytes(workload, 256))
