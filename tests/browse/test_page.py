@@ -252,3 +252,34 @@ def test_page_of_a_search_that_has_not_finished_a_trial(browser_page, tmp_path, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_sorting_and_brushing_drive_the_table(browser_page, served, small_results):
+    page = browser_page
+    _open(page, served)
+    front = pareto_front(open_results(small_results)).records()
+
+    page.click("#design-table th[data-column='objective_power_w']")
+    shown = [int(n) for n in page.locator("#design-table tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.trial)")]
+    by_power = sorted(front, key=lambda r: (r["objective_power_w"], r["trial_number"]))
+    assert shown == [r["trial_number"] for r in by_power]
+
+    # Brush the sram_mib axis of the parallel coordinates to [100, 400] MiB.
+    page.evaluate(
+        """() => Plotly.restyle(document.getElementById('parcoords'),
+                                {'dimensions[0].constraintrange': [[100, 400]]})"""
+    )
+    inside = {r["trial_number"] for r in front if 100 <= r["param_sram_mib"] <= 400}
+    assert 0 < len(inside) < len(front)
+    page.wait_for_function(
+        f"document.querySelectorAll('#design-table tbody tr').length === {len(inside)}"
+    )
+    brushed = page.locator("#design-table tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => Number(r.dataset.trial))")
+    assert set(brushed) == inside
+    page.click("#clear-brush")
+    page.wait_for_function(
+        f"document.querySelectorAll('#design-table tbody tr').length === {len(front)}"
+    )
+    assert page.errors == []
