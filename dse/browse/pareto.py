@@ -242,16 +242,19 @@ def _filtered_view(
     columns = columns_of(con, "trials")
     check_trial_columns(results, columns)
     aliases: dict[str, list[str]] = {}
-    for column in columns:
-        for prefix in ("param_", "objective_", "derived_", "constraint_"):
+    for prefix in ("param_", "objective_", "derived_", "constraint_"):
+        for column in columns:
             if column.startswith(prefix):
                 aliases.setdefault(column.removeprefix(prefix), []).append(column)
-    # NOTE: a bare name is offered only when it is unambiguous and not already a column,
-    # so `--where "sram_mib > 64"` works and never silently means a different column.
+    # NOTE: a bare name (`sram_mib` for `param_sram_mib`) is never offered when it is
+    # already a column. When several prefixes share it, the first of param_, objective_,
+    # derived_, constraint_ wins: the search stores suite figures such as power_w both as
+    # an objective and as a derived value (the same number), and `power_w < 600` should
+    # work; the prefixed names are always there to be explicit.
     extra = [
         f"{quote_identifier(full[0])} AS {quote_identifier(short)}"
         for short, full in aliases.items()
-        if len(full) == 1 and short not in columns
+        if short not in columns
     ]
     select = ", ".join(["*", *extra])
     con.execute(f"CREATE OR REPLACE TEMP VIEW designs AS SELECT {select} FROM trials")

@@ -187,6 +187,12 @@ def test_a_real_search_browses_and_agrees_with_brute_force(real_search_results):
     assert result.exit_code == 0, result.output
     assert sorted(r["trial_number"] for r in json.loads(result.stdout)) == sorted(expected)
 
+    # power_w is both an objective and a derived column there; the bare name still works.
+    capped = invoke("pareto", real_search_results, "--where", "power_w < 550", "--format", "json")
+    assert capped.exit_code == 0, capped.output
+    rows = json.loads(capped.stdout)
+    assert rows and all(r["objective_power_w"] < 550 for r in rows)
+
     best = int(expected.iloc[0])
     shown = invoke("show", real_search_results, str(best))
     assert shown.exit_code == 0, shown.output
