@@ -218,12 +218,14 @@ def evaluate_program(
     in_b = row(oa.input_bytes)
     prev_out = np.concatenate([[0.0], oa.output_bytes[:-1]])
     prev_dataflow = np.concatenate([[False], is_dataflow[:-1]])
-    next_dataflow = np.concatenate([is_dataflow[1:], [False]])
     chained = rowb(is_dataflow & prev_dataflow)
     fits_prev = row(prev_out) <= col(act_room)
     reused = np.where(chained & fits_prev, np.minimum(in_b, row(prev_out)), 0.0)
+    # NOTE: software that manages a scratchpad (or streams a fused dataflow) keeps an
+    # output on chip while it fits and writes it back to off-chip memory only to free
+    # SRAM (the essay's description of the SRAM + DDR route); a cache writes it back.
     keeps_output = colb(dz.sram_is_scratchpad | dz.spatial_fusion)
-    stays = keeps_output & (rowb(is_dataflow & next_dataflow)) & (out_b <= col(act_room))
+    stays = keeps_output & rowb(is_dataflow) & (out_b <= col(act_room))
     written = np.where(stays, 0.0, out_b)
 
     # --- GEMM tiling, quantisation, alignment -------------------------------------------
