@@ -16,7 +16,7 @@ from dse.browse.pareto import (
 )
 from dse.browse.results import open_results
 from dse.errors import ConfigError
-from dse.search.pareto import hypervolume
+from dse.search.pareto import default_reference, default_scale, hypervolume
 
 
 def brute_force_front(values: np.ndarray, maximise: list[bool]) -> np.ndarray:
@@ -126,16 +126,20 @@ def test_random_fronts_agree_with_brute_force_in_mixed_directions():
 
 
 def test_hypervolume_frame_follows_the_search():
+    """The page's frame is the one `dse search` fixes from the same reference chips."""
     directions = ["maximize", "minimize"]
     chips = np.array([[1.0, 400.0], [2.0, 700.0]])
     frame = hypervolume_frame(directions, chips, [None, None], np.empty((0, 2)))
-    # Maximised objectives count from 0; minimised from twice the worst chip.
-    assert frame.reference == (0.0, 1400.0)
+    expected = default_reference(chips, directions, [None, None])
+    assert frame.reference == tuple(expected)
+    assert frame.scale == tuple(default_scale(chips, directions, expected))
+    assert frame.reference[0] == 0.0 and frame.reference[1] > 700.0  # worse than every chip
+    # A space file's hypervolume_reference wins over the chips.
     given = hypervolume_frame(directions, chips, [None, 1000.0], np.empty((0, 2)))
     assert given.reference == (0.0, 1000.0)
     # No reference chips: the feasible trials stand in for them.
     alone = hypervolume_frame(directions, np.empty((0, 2)), [None, None], chips)
-    assert alone.reference == frame.reference
+    assert alone == frame
 
 
 def test_convergence_history_grows_to_the_final_front(small_results):
