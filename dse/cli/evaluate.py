@@ -63,6 +63,25 @@ def _print_model_report(report: dict[str, Any]) -> None:
         console.print(grid)
 
 
+def _print_suite_report(report: dict[str, Any]) -> None:
+    grid = Table(title=f"suite {report['suite']} on {report['hardware']} "
+                       f"(throughput relative to {report['reference']})")
+    for header in ("workload", "weight", "relative", "main bound", "power"):
+        grid.add_column(header, justify="left" if header in ("workload", "main bound")
+                        else "right")
+    for wl in report["workloads"]:
+        bounds = wl["time_by_bound_s"]
+        main = max(bounds, key=bounds.get) if any(bounds.values()) else "-"
+        relative = f"{wl['relative_throughput']:.2f}x" if wl["feasible"] else "infeasible"
+        power = wl["metrics"].get("power_w", float("nan"))
+        grid.add_row(wl["workload"], f"{wl['weight']:g}", relative, main, f"{power:.0f} W")
+    console.print(grid)
+    console.print(f"score {report['score']:.3f} (weighted geometric mean), "
+                  f"power {report['power_w']:.0f} W per chip")
+    for reason in report["infeasible_reasons"]:
+        console.print(f"infeasible: {reason}")
+
+
 def _is_model_workload(path: Path) -> bool:
     from evaluators.workload_files import is_model_workload_file
 
@@ -75,16 +94,32 @@ def evaluate(
     hardware: str = typer.Option(
         ..., "--hardware", "-H", help="Preset name or hardware YAML file."
     ),
-    workload: Path = typer.Option(
-        ..., "--workload", "-w",
+    workload: Path | None = typer.Option(
+        None, "--workload", "-w",
         help="Operator workload (ops: [...]) or model-level workload (kind: training|inference).",
+    ),
+    suite: str | None = typer.Option(
+        None, "--suite", "-s",
+        help="A workload suite by name (evaluators/suites/NAME.yaml), e.g. default.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Evaluate one design on one workload file and show where the time goes."""
+    """Evaluate one design on a workload file or a suite and show where the time goes."""
+    if (workload is None) == (suite is None):
+        raise ConfigError("give exactly one of --workload FILE or --suite NAME", "dse evaluate")
+    hw = load_hardware(hardware)
+    if suite is not None:
+        from evaluators.suites import suite_report
+
+        report = suite_report(hw, suite)
+        if as_json:
+            print(json.dumps(report, indent=2, default=float))
+        else:
+            _print_suite_report(report)
+        return
+    assert workload is not None
     if not workload.is_file():
         raise ConfigError(f"no such file: {workload}", str(workload))
-    hw = load_hardware(hardware)
     if _is_model_workload(workload):
         from evaluators.evaluation import model_workload_report
 

@@ -88,3 +88,17 @@ def test_validate_kernels_meets_targets() -> None:
     doc = json.loads(out.stdout)
     assert doc["failures"] == []
     assert {r["section"] for r in doc["summary"]} == {"memory", "gemm", "attention", "host"}
+
+
+def test_suite_json_scores_the_reference_chip_at_one() -> None:
+    out = run("evaluate", "--hardware", "nvidia-a100-80gb", "--suite", "default", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["reference"] == "nvidia-a100-80gb"
+    assert doc["score"] == pytest.approx(1.0, rel=1e-6)
+    assert all(w["relative_throughput"] == pytest.approx(1.0, rel=1e-6) for w in doc["workloads"])
+
+
+def test_workload_and_suite_are_exclusive() -> None:
+    out = run("evaluate", "--hardware", "nvidia-a100-80gb")
+    assert out.returncode == 2 and "exactly one of" in out.stderr
