@@ -93,11 +93,13 @@ def test_unknown_base_and_reference_are_reported_together() -> None:
 def test_sram_vs_hbm_area_budget_trades_sram_for_compute_units() -> None:
     space = load_space(ROOT / "search_spaces" / "sram_vs_hbm.yaml")
     small = space.build(
-        {"memory_route": "hbm", "sram_capacity_mib": 64, "hbm_stacks": 5, "ddr_channels": 8},
+        {"memory_route": "hbm", "sram_capacity_mib": 64, "hbm_stacks": 5, "ddr_channels": 8,
+         "clock_mhz": 1500},
         "small",
     )
     large = space.build(
-        {"memory_route": "ddr", "sram_capacity_mib": 896, "hbm_stacks": 5, "ddr_channels": 8},
+        {"memory_route": "ddr", "sram_capacity_mib": 896, "hbm_stacks": 5, "ddr_channels": 8,
+         "clock_mhz": 1500},
         "large",
     )
     assert small.hardware is not None and large.hardware is not None
@@ -111,8 +113,11 @@ def test_sram_vs_hbm_area_budget_trades_sram_for_compute_units() -> None:
     assert large.hardware.ddr.bandwidth_byte_per_s == pytest.approx(8 * 38.4e9)
     assert large.hardware.sram.management == "scratchpad"
     assert small.hardware.sram.management == "cache"
-    # peak scales with the units: 989.4 TFLOP/s x 99 / 132
-    assert large.hardware.compute.peak_flop_per_s["bf16"] == pytest.approx(989.4e12 * 99 / 132)
+    # peak scales with units x clock: 989.4 TFLOP/s x 99 / 132 x 1500 / 1980
+    assert large.hardware.compute.peak_flop_per_s["bf16"] == pytest.approx(
+        989.4e12 * 99 / 132 * 1500 / 1980
+    )
+    assert large.hardware.compute.clock_hz == 1.5e9
     assert large.derived["used_die_area_mm2"] <= 814
     assert large.hardware.technology.die_area_m2 == pytest.approx(
         large.derived["used_die_area_mm2"] * 1e-6
@@ -137,13 +142,13 @@ def test_unbuildable_points_come_back_with_reasons() -> None:
 def test_summary_says_what_each_parameter_maps_to() -> None:
     space = load_space(ROOT / "search_spaces" / "sram_vs_hbm.yaml")
     rows = {row.name: row for row in summarise(space)}
-    assert rows["sram_capacity_mib"].cardinality == 32
+    assert rows["sram_capacity_mib"].cardinality == 64
     assert "sram.capacity_mib" in rows["sram_capacity_mib"].maps_to
     # through the area budget, SRAM reaches the compute units and the peak
     assert "compute.compute_units" in rows["sram_capacity_mib"].maps_to
     assert "remove hbm" in rows["memory_route"].maps_to
-    assert space.cardinality() == 2 * 32 * 8 * 8
-    assert len(list(points_iter(space, 3))) == 2 * 32 * 8 * 8
+    assert space.cardinality() == 2 * 64 * 8 * 8 * 9
+    assert len(list(points_iter(space, 3))) == 2 * 64 * 8 * 8 * 9
 
 
 
@@ -153,7 +158,7 @@ def test_cli_space_check_schema_and_new(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["space", "check", str(ROOT / "search_spaces/sram_vs_hbm.yaml")])
     assert result.exit_code == 0, result.output
-    assert "4 parameters" in result.output and "4,096 designs" in result.output
+    assert "5 parameters" in result.output and "73,728 designs" in result.output
 
     result = runner.invoke(app, ["space", "schema"])
     schema = json.loads(result.output)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dse.cli._app import EXIT_USAGE, app, console, error_console, report_config_errors
+from dse.cli._app import EXIT_USAGE, app, console, report_config_errors
 
 MAX_FRONT_ROWS = 20
 
@@ -73,7 +74,7 @@ def search(
         with progress:
             summary = run_search(space, options, on_progress)
     except (FolderExists, FolderInUse) as exc:
-        error_console.print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE) from None
 
     console.print(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import EXIT_USAGE, app, console, error_console, report_config_errors
+from dse.cli._app import EXIT_USAGE, app, console, report_config_errors
 
 space_app = typer.Typer(
     help="Search-space files: check one, print the JSON Schema, start a new one.",
@@ -122,11 +123,11 @@ def new(
 ) -> None:
     """Write a commented template search-space file NAME.yaml."""
     if not name.replace("_", "").replace("-", "").isalnum():
-        error_console.print(f"error: name {name!r}: use letters, digits, - and _")
+        print(f"error: name {name!r}: use letters, digits, - and _", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE)
     path = directory / f"{name}.yaml"
     if path.exists():
-        error_console.print(f"error: {path} exists; not overwriting it")
+        print(f"error: {path} exists; not overwriting it", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE)
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(TEMPLATE.format(name=name, path=path, suite=suite), encoding="utf-8")

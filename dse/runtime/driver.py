@@ -65,7 +65,7 @@ class SearchOptions:
     batch_size: int | None = None
     designs_per_task: int | None = None
     max_in_flight: int | None = None
-    """Trials asked but not yet committed (default: two batches)."""
+    """Trials asked but not yet committed (default: one batch for NSGA-II/III, else two)."""
     seed: int | None = None
     suite_evaluator: SuiteEvaluator | None = None
     """Default: `evaluators.evaluate_suite`. Tests inject faults through this."""
@@ -225,7 +225,13 @@ class _Driver:
         self.budget = options.trials or budget.trials
         self.batch_size = options.batch_size or budget.batch_size
         self.designs_per_task = options.designs_per_task or budget.designs_per_task
-        self.max_in_flight = options.max_in_flight or 2 * self.batch_size
+        # NOTE: a generational sampler gets one generation in flight (asked after the
+        # previous one is told: better designs per trial); others keep two batches in
+        # flight so workers never wait on the driver's ask/tell.
+        generational = space.spec.sampler.name in studies.GENERATIONAL_SAMPLERS
+        self.max_in_flight = options.max_in_flight or (
+            self.batch_size if generational else 2 * self.batch_size
+        )
         self.seed = space.spec.seed if options.seed is None else options.seed
         self.directions = [o.direction for o in space.objectives]
         self.distributions = studies.distributions(space)
@@ -289,7 +295,7 @@ class _Driver:
                     started_at=started_at,
                 ),
             )
-            study = studies.create_study(self.space, journal, self.seed)
+            study = studies.create_study(self.space, journal, self.seed, self.batch_size)
             references = self._evaluate_references()
             committed: dict[int, TrialOutcome] = {}
         else:
@@ -301,7 +307,7 @@ class _Driver:
             metadata["finished_at"] = None
             metadata["trials_budget"] = self.budget
             self.folder.write_json(METADATA_FILE, metadata)
-            study = studies.load_study(self.space, journal, self.seed)
+            study = studies.load_study(self.space, journal, self.seed, self.batch_size)
             from dse.results.reader import read_references
 
             reference_rows = read_references(self.folder)

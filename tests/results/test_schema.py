@@ -38,7 +38,7 @@ def test_rows_round_trip_to_outcomes() -> None:
     space = load_space(ROOT / "search_spaces" / "sram_vs_hbm.yaml")
     outcomes = evaluate_points(space, [
         PointToEvaluate(7, {"memory_route": "ddr", "sram_capacity_mib": 512,
-                            "hbm_stacks": 1, "ddr_channels": 16}),
+                            "hbm_stacks": 1, "ddr_channels": 16, "clock_mhz": 1800}),
     ])
     table = trials_table(space, outcomes, datetime(2026, 1, 1, tzinfo=UTC))
     (row,) = table.to_pylist()

@@ -42,7 +42,7 @@ def test_an_existing_folder_is_not_overwritten(tmp_path: Path) -> None:
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
     process = _start("quickstart.yaml", out)
-    stdout, stderr = process.communicate(timeout=120)
+    _stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "already holds results" in stderr and "--resume" in stderr
     assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]

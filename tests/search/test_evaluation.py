@@ -29,7 +29,8 @@ def space():  # type: ignore[no-untyped-def]
 def point(number: int, route: str = "hbm", sram: int = 64, stacks: int = 5,
           channels: int = 8) -> PointToEvaluate:
     return PointToEvaluate(number, {"memory_route": route, "sram_capacity_mib": sram,
-                                    "hbm_stacks": stacks, "ddr_channels": channels})
+                                    "hbm_stacks": stacks, "ddr_channels": channels,
+                                    "clock_mhz": 1800})
 
 
 def test_outcomes_carry_the_evaluators_and_economics_numbers(space) -> None:  # type: ignore[no-untyped-def]

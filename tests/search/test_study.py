@@ -19,7 +19,7 @@ def test_distributions_come_straight_from_the_file() -> None:
     space = load_space(ROOT / "search_spaces" / "sram_vs_hbm.yaml")
     dists = studies.distributions(space)
     assert dists["memory_route"] == CategoricalDistribution(["hbm", "ddr"])
-    assert dists["sram_capacity_mib"] == IntDistribution(32, 1024, step=32)
+    assert dists["sram_capacity_mib"] == IntDistribution(16, 1024, step=16)
     quick = studies.distributions(load_space(ROOT / "search_spaces" / "quickstart.yaml"))
     assert quick["sram_capacity_mib"] == FloatDistribution(32, 512, log=True)
 
