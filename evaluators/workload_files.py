@@ -37,6 +37,7 @@ from evaluators.models import (
     RecommendationArchitecture,
     TransformerArchitecture,
 )
+from evaluators.serving import ServingSoftware
 
 Kind = Literal["training", "inference"]
 Recompute = Literal["none", "selective", "full"]
@@ -108,6 +109,9 @@ class ModelWorkload:
     system: ParallelPlan = field(default_factory=ParallelPlan)
     detection: DetectionOptions = field(default_factory=DetectionOptions)
     pipeline: MixedPipelineOptions = field(default_factory=MixedPipelineOptions)
+    serving_software: ServingSoftware = "ideal"
+    """Decoder inference: the serving framework whose per-step host work the device waits
+    on (`evaluators.serving`); `ideal` hides all of it."""
 
 
 # --------------------------------------------------------------------------- schema
@@ -153,6 +157,10 @@ class PipelineSchema(_Strict):
     batches_between_switches: int = Field(default=1, gt=0)
 
 
+class ServingSchema(_Strict):
+    software: ServingSoftware = "ideal"
+
+
 class WorkloadSchema(_Strict):
     name: str = Field(min_length=1)
     kind: Kind
@@ -168,6 +176,7 @@ class WorkloadSchema(_Strict):
     system: SystemSchema = SystemSchema()
     postprocess: DetectionSchema | None = None
     pipeline: PipelineSchema | None = None
+    serving: ServingSchema | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -283,6 +292,9 @@ def _check(doc: WorkloadSchema, model: Architecture, prefix: str, source: str,
             bad("batch", "'auto' is for inference only")
         elif isinstance(batch, int) and batch % data_parallel:
             bad(batch_key, f"{batch} samples are not a multiple of data_parallel {data_parallel}")
+    if doc.serving is not None and not (isinstance(model, TransformerArchitecture)
+                                        and model.causal and doc.kind == "inference"):
+        bad("serving", "a serving framework applies to decoder inference only")
     return ParallelPlan(s.chips, s.tensor_parallel, s.pipeline_parallel, max(data_parallel, 1),
                         s.micro_batch, s.zero_stage, s.sequence_parallel, s.virtual_stages)
 
@@ -337,7 +349,8 @@ def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWo
             detection=DetectionOptions(det.nms_iterations, det.candidate_boxes),
             pipeline=MixedPipelineOptions(pipe.rows_scanned, pipe.row_bytes, pipe.join_rows,
                                           pipe.preprocess_bytes_per_sample,
-                                          pipe.batches_between_switches)))
+                                          pipe.batches_between_switches),
+            serving_software=(doc.serving or ServingSchema()).software))
     if problems:
         raise ConfigError(problems)
     return out

@@ -27,10 +27,12 @@ def published(
     """
     from dse.validation.published import (
         EXCLUDED,
+        MISSES,
         TARGET_MAX_RATIO,
         TARGET_MEDIAN_ABS_ERROR,
         compare_all,
         comparison_to_dict,
+        group_summaries,
         summarise,
     )
 
@@ -39,6 +41,7 @@ def published(
         console.print(f"no published rows for chip {chip!r}")
         raise typer.Exit(2)
     summary = summarise(comparisons)
+    groups = group_summaries(comparisons)
     if as_json:
         print(json.dumps({
             "summary": {"rows": summary.rows, "median_abs_error": summary.median_abs_error,
@@ -46,20 +49,27 @@ def published(
                         "rows_beyond_2x": summary.rows_beyond_2x,
                         "chips": list(summary.chips),
                         "meets_targets": summary.meets_targets},
+            "groups": {name: {"rows": g.rows, "median_abs_error": g.median_abs_error,
+                              "max_ratio": g.max_ratio, "rows_beyond_2x": g.rows_beyond_2x}
+                       for name, g in groups.items()},
             "rows": [comparison_to_dict(c) for c in comparisons],
             "excluded": dict(EXCLUDED),
+            "misses": {k: v for k, v in MISSES.items()
+                       if any(c.row_id == k and c.ratio > TARGET_MAX_RATIO
+                              for c in comparisons)},
         }, indent=2, default=lambda v: None if isinstance(v, float) and math.isinf(v) else v))
     else:
         table = Table(title="Predicted vs published (error = predicted / published - 1)",
                       box=None, pad_edge=False)
-        for column in ("id", "preset", "restated as", "unit", "published", "predicted",
-                       "error"):
+        for column in ("id", "preset", "restated as", "role", "unit", "published",
+                       "predicted", "error"):
             table.add_column(column, justify="right" if column in (
                 "published", "predicted", "error") else "left")
         for c in comparisons:
             flag = "" if c.feasible else " (infeasible)"
             style = "red" if c.ratio > TARGET_MAX_RATIO else None
-            table.add_row(c.row_id, c.preset, c.workload_name, c.unit,
+            role = c.role + (f" ({c.serving})" if c.serving else "")
+            table.add_row(c.row_id, c.preset, c.workload_name, role, c.unit,
                           f"{c.published:,.1f}", f"{c.predicted:,.1f}",
                           f"{c.error:+.1%}{flag}", style=style)
         console.print(table)
@@ -68,6 +78,13 @@ def published(
             f"{summary.median_abs_error:.1%} (target <= {TARGET_MEDIAN_ABS_ERROR:.0%}), "
             f"worst {summary.max_ratio:.2f}x (target <= {TARGET_MAX_RATIO:.0f}x), "
             f"{summary.rows_beyond_2x} rows beyond 2x")
+        for name, g in groups.items():
+            console.print(f"  {name}: {g.rows} rows, median |error| "
+                          f"{g.median_abs_error:.1%}, worst {g.max_ratio:.2f}x, "
+                          f"{g.rows_beyond_2x} beyond 2x")
+        for c in comparisons:
+            if c.ratio > TARGET_MAX_RATIO and c.row_id in MISSES:
+                console.print(f"beyond 2x: {c.row_id}: {MISSES[c.row_id]}")
         for row_id, reason in EXCLUDED.items():
             console.print(f"not restated: {row_id}: {reason}")
     if not summary.meets_targets:

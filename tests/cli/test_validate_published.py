@@ -33,3 +33,14 @@ def test_table_prints_a_row_per_result_with_its_error() -> None:
 def test_unknown_chip_is_a_usage_error() -> None:
     result = runner.invoke(app, ["validate", "published", "--chip", "no-such-chip"])
     assert result.exit_code == 2
+
+
+def test_json_separates_fit_and_held_out_rows() -> None:
+    result = runner.invoke(app, ["validate", "published", "--chip", "amd-mi300x", "--json"])
+    report = json.loads(result.stdout)
+    assert {row["role"] for row in report["rows"]} == {"held-out"}
+    assert {row["serving"] for row in report["rows"]} == {"vllm-2024"}
+    assert report["groups"]["held-out serving (non-NVIDIA)"]["rows"] == 4
+    assert (result.exit_code == 1) == (report["summary"]["rows_beyond_2x"] > 0)
+    if report["summary"]["rows_beyond_2x"]:
+        assert set(report["misses"]) <= {"M101"}

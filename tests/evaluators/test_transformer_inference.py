@@ -110,3 +110,26 @@ def test_encoder_inference_reports_samples() -> None:
     result = evaluate_workload(preset("nvidia-h100-sxm"), workload_from(doc))
     assert result.feasible and result.metrics["samples_per_s"] > 0
     assert "output_tokens_per_s" not in result.metrics
+
+
+def test_serving_overhead_is_paid_once_per_generation_step() -> None:
+    """request latency = ideal latency + output_tokens x (per-step + per-sequence x batch),
+    at decode power; TTFT and TPOT each pay one step."""
+    from evaluators.serving import SERVING_OVERHEADS
+
+    doc = {"name": "s", "kind": "inference", "model": "llama3-8b", "precision": "bf16",
+           "prompt_tokens": 256, "output_tokens": 100, "batch": 16}
+    hw = preset("nvidia-h100-sxm")
+    ideal = evaluate_workload(hw, workload_from(doc)).metrics
+    served = evaluate_workload(hw, workload_from({**doc, "serving": {"software": "vllm-2024"}}))
+    overhead = SERVING_OVERHEADS["vllm-2024"]
+    per_step = overhead.per_step_s + 16 * overhead.per_sequence_s
+    assert per_step == pytest.approx(5.81e-3 + 16 * 4.13e-5)
+    m = served.metrics
+    assert m["request_latency_s"] == pytest.approx(ideal["request_latency_s"] + 100 * per_step)
+    assert m["time_per_output_token_s"] == pytest.approx(
+        ideal["time_per_output_token_s"] + per_step)
+    assert m["time_to_first_token_s"] == pytest.approx(ideal["time_to_first_token_s"] + per_step)
+    assert served.time_by_bound_s["host"] >= 100 * per_step
+    # charged at decode power: average power stays between idle and the ideal run's
+    assert 0.5 * ideal["power_w"] < m["power_w"] < 1.05 * ideal["power_w"]

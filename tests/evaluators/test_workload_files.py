@@ -140,3 +140,23 @@ def test_evaluator_must_fit_model_and_kind(tmp_path: Path) -> None:
     messages = {p.key_path: p.message for p in info.value.problems}
     assert "transformer" in messages["document[0].evaluator"]
     assert "unknown evaluator" in messages["document[1].evaluator"]
+
+
+def test_serving_software_is_optional_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "serving.yaml"
+    path.write_text("name: a\nkind: inference\nmodel: llama3-8b\nprompt_tokens: 128\n"
+                    "output_tokens: 128\nbatch: 4\nserving: {software: vllm-2024}\n---\n"
+                    "name: b\nkind: inference\nmodel: llama3-8b\nprompt_tokens: 128\n"
+                    "output_tokens: 128\nbatch: 4\n")
+    first, second = load_model_workloads(path)
+    assert first.serving_software == "vllm-2024"
+    assert second.serving_software == "ideal"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: a\nkind: inference\nmodel: llama3-8b\nprompt_tokens: 128\n"
+                   "output_tokens: 128\nbatch: 4\nserving: {software: vllm-2019}\n---\n"
+                   "name: b\nkind: training\nmodel: resnet50\nbatch: 8\n"
+                   "serving: {software: vllm-2024}\n")
+    with pytest.raises(ConfigError) as info:
+        load_model_workloads(bad)
+    keys = sorted(p.key_path for p in info.value.problems)
+    assert keys == ["document[0].serving.software", "document[1].serving"]
