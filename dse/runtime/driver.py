@@ -456,6 +456,7 @@ class _Driver:
 
     def _commit(self, study: Any, items: list[tuple[Any, TrialOutcome]]) -> None:
         outcomes = [outcome for _, outcome in items]
+        studies.sync_journal(study)  # every committed row's trial is durable in the journal
         self.folder.write_outcomes(self.space, outcomes, self.metric_names, self.bound_names)
         for trial, outcome in items:
             studies.tell(study, trial, outcome, self.directions)

@@ -7,6 +7,7 @@ Optuna 5.0 API (`trial.set_constraint`, <= 0 feasible).
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from optuna.distributions import (
 from optuna.samplers import BaseSampler
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.storages.journal._file import BaseJournalFileLock  # not re-exported in 5.0
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from dse.search.evaluation import TrialOutcome
@@ -116,13 +118,59 @@ def repair_journal(path: Path) -> int:
         return size - keep
 
 
-def storage_for(journal_path: Path) -> JournalStorage:
-    # NOTE: the open(O_EXCL) lock instead of the default symlink lock; the folder lock
-    # of dse.results guarantees one driver per study, and a lock left by a killed
-    # driver is cleared on resume (dse.runtime), so Optuna's 30 s grace period never
-    # stalls a resumed search.
+class _DriverOwnedLock(BaseJournalFileLock):
+    """No inter-process lock: the results folder's lock already admits one driver."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+class DriverJournalBackend(JournalFileBackend):
+    """The journal file of a study written by exactly one driver.
+
+    # NOTE: measured on sram_vs_hbm (1,000 trials, 10 journal records per trial): the
+    # per-record fsync took 3.4 s and the per-record lock file 1.0 s of a 15 s search.
+    # Records are written and flushed (a killed process loses nothing: the data is in
+    # the OS), and `sync()` makes them durable at every commit, before the Parquet
+    # part is written, so a committed row's trial is always in the journal on disk.
+    # The folder lock (dse.results) guarantees a single writer, so no lock per record.
+    """
+
+    def __init__(self, file_path: str) -> None:
+        super().__init__(file_path, lock_obj=_DriverOwnedLock())
+        self._path = file_path
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+        with open(self._path, "ab") as handle:
+            handle.write(text.encode("utf-8"))
+
+    def sync(self) -> None:
+        with open(self._path, "ab") as handle:
+            os.fsync(handle.fileno())
+
+
+def storage_for(journal_path: Path, single_writer: bool = False) -> JournalStorage:
+    """Journal storage on `journal_path`.
+
+    `single_writer`: the driver's fast path (`DriverJournalBackend`); readers and other
+    tools use Optuna's own backend with its open(O_EXCL) lock.
+    """
+    if single_writer:
+        return JournalStorage(DriverJournalBackend(str(journal_path)))
     backend = JournalFileBackend(str(journal_path), lock_obj=JournalFileOpenLock(str(journal_path)))
     return JournalStorage(backend)
+
+
+def sync_journal(study: optuna.Study) -> None:
+    """Make every journal record written so far durable (driver storage only)."""
+    storage = study._storage
+    backend = getattr(storage, "_backend", None)
+    if isinstance(backend, DriverJournalBackend):
+        backend.sync()
 
 
 def clear_stale_journal_lock(journal_path: Path) -> bool:
@@ -141,7 +189,7 @@ def create_study(
     batch_size: int | None = None,
 ) -> optuna.Study:
     return optuna.create_study(
-        storage=storage_for(journal_path),
+        storage=storage_for(journal_path, single_writer=True),
         study_name=space.name,
         directions=[o.direction for o in space.objectives],
         sampler=make_sampler(space, seed, batch_size),
@@ -153,7 +201,7 @@ def load_study(
     batch_size: int | None = None,
 ) -> optuna.Study:
     return optuna.load_study(
-        storage=storage_for(journal_path),
+        storage=storage_for(journal_path, single_writer=True),
         study_name=space.name,
         sampler=make_sampler(space, seed, batch_size),
     )
