@@ -99,7 +99,6 @@ class OperatorArrays:
     backward: np.ndarray  # bool: forward_backward pass
     recompute_flops: np.ndarray  # forward FLOPs a backward pass may redo instead of refetching
     saved_activation_bytes: np.ndarray  # what the backward refetches otherwise
-    decode_like: np.ndarray  # bool: attention with seq_q small (memory-bound KV streaming)
     causal_visible: np.ndarray  # attention: share of (q, k) pairs a causal mask keeps; else 1
     gather_rows: np.ndarray  # embedding lookups
     gather_row_bytes: np.ndarray
@@ -135,7 +134,6 @@ _FIELDS = (
     "backward",
     "recompute_flops",
     "saved_activation_bytes",
-    "decode_like",
     "causal_visible",
     "gather_rows",
     "gather_row_bytes",
@@ -163,7 +161,6 @@ def _blank(kind: int, count: int) -> dict[str, float | int | bool]:
         "backward": False,
         "recompute_flops": 0.0,
         "saved_activation_bytes": 0.0,
-        "decode_like": False,
         "causal_visible": 1.0,
         "gather_rows": 0.0,
         "gather_row_bytes": 0.0,
@@ -258,7 +255,6 @@ def _features(op: Operator) -> dict[str, float | int | bool]:
             input_bytes=(q_bytes + kv_bytes) * byte_scale,
             output_bytes=q_bytes * byte_scale,
             backward=bwd,
-            decode_like=op.seq_q <= 16,
             causal_visible=visible,
         )
         return f

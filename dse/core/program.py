@@ -87,35 +87,41 @@ def _capped_clock(
     e_mem: np.ndarray,
     t_compute: np.ndarray,
     t_memory: np.ndarray,
+    overhead_s: np.ndarray,
     budget_w: np.ndarray,
+    iterations: int = 30,
 ) -> np.ndarray:
     """The highest clock fraction r <= 1 at which an operator's power fits the budget.
 
     NOTE: DVFS: dynamic energy per operation ~ V^2 with V roughly proportional to f, so
-    compute energy at clock r is e_comp * r^2 and the operator takes
-    t = max(t_compute / r, t_memory). Power (e_comp r^2 + e_mem) / t rises with r on both
-    branches, so the cap is met at exactly one r, solved in closed form per branch:
-    compute-limited, a r^3 + b r = B (Cardano, one real root); memory-limited,
-    r = sqrt((B t_memory - e_mem) / e_comp). Solving exactly keeps the model monotone:
-    more bandwidth or peak never makes an operator slower. Evidence for the cube law: the
-    H100 bf16 and fp8 power rows (clock falls to 1365 and 1245 MHz at 700 W).
+    compute energy at clock r is e_comp * r^2, and the operator takes
+    t(r) = max(t_compute / r, t_memory) + overhead. Its power (e_comp r^2 + e_mem) / t(r)
+    rises with r, so the cap is met at exactly one r: found by bisection, only where the
+    boost clock breaks the cap. Being exact keeps the model monotone: more bandwidth or
+    peak never makes an operator slower. Evidence for the cube law (power ~ f^3 on
+    compute-bound work): the H100 bf16 and fp8 power rows (1365 and 1245 MHz at 700 W).
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t_c = np.maximum(t_compute, 1e-30)
-        t_m = np.maximum(t_memory, 0.0)
-        full_t = np.maximum(t_c, t_m)
-        fits = (e_comp + e_mem) / np.maximum(full_t, 1e-30) <= budget_w
-        # compute-limited branch: (e_comp/t_c) r^3 + (e_mem/t_c) r = budget
-        a = np.maximum(e_comp / t_c, 1e-30)
-        p = (e_mem / t_c) / (3.0 * a)
-        q = budget_w / (2.0 * a)
-        root = np.sqrt(q * q + p**3)
-        r_compute = np.cbrt(q + root) + np.cbrt(q - root)
-        # memory-limited branch
-        r_memory = np.sqrt(np.maximum(budget_w * t_m - e_mem, 0.0) / np.maximum(e_comp, 1e-30))
-        r = np.where(t_c / np.maximum(r_compute, 1e-30) >= t_m, r_compute, r_memory)
-        r = np.where(fits | (e_comp <= 0), 1.0, r)
-    return np.nan_to_num(r, nan=1.0)
+    shape = np.broadcast_shapes(e_comp.shape, e_mem.shape, t_compute.shape, t_memory.shape,
+                                overhead_s.shape, budget_w.shape)
+    e_c, e_m, t_c, t_m, over, budget = (
+        np.broadcast_to(a, shape) for a in (e_comp, e_mem, t_compute, t_memory, overhead_s,
+                                            budget_w)
+    )
+
+    r = np.ones(shape)
+    at_boost = (e_c + e_m) / np.maximum(np.maximum(t_c, t_m) + over, 1e-30)
+    idx = np.nonzero(at_boost > budget)
+    if idx[0].size:
+        ec, em, tc, tm, ov, b = (a[idx] for a in (e_c, e_m, t_c, t_m, over, budget))
+        low, high = np.zeros(ec.size), np.ones(ec.size)
+        for _ in range(iterations):
+            mid = 0.5 * (low + high)
+            t = np.maximum(tc / np.maximum(mid, 1e-9), tm) + ov
+            over_cap = ec * mid * mid + em > b * t
+            high = np.where(over_cap, mid, high)
+            low = np.where(over_cap, low, mid)
+        r[idx] = low
+    return r
 
 
 def evaluate_program(
@@ -144,8 +150,9 @@ def evaluate_program(
     oa = ops if isinstance(ops, OperatorArrays) else OperatorArrays.from_ops(list(ops))
     n_designs, n_ops = dz.count, oa.size
     cal = calibration
-    col = lambda a: np.asarray(a, dtype=float)[:, None]  # noqa: E731  (n_designs,) -> (n_designs,1)
-    row = lambda a: np.asarray(a, dtype=float)[None, :]  # noqa: E731  (n_ops,) -> (1,n_ops)
+    # (n_designs,) -> (n_designs, 1) and (n_ops,) -> (1, n_ops), to broadcast to a grid
+    col = lambda a: np.asarray(a, dtype=float)[:, None]  # noqa: E731
+    row = lambda a: np.asarray(a, dtype=float)[None, :]  # noqa: E731
     colb = lambda a: np.asarray(a, dtype=bool)[:, None]  # noqa: E731
     rowb = lambda a: np.asarray(a, dtype=bool)[None, :]  # noqa: E731
     kind = oa.kind
@@ -241,8 +248,6 @@ def evaluate_program(
     work = tiles * k_splits
     wave_util = work / (np.ceil(work / units) * units)
     pad_util = (m * n * k_dim) / (tiles_m * tm * tiles_n * tn * np.ceil(k_dim / tk) * tk)
-    # NOTE: single-row and very thin GEMMs run as GEMV on vector paths rather than on
-    # padded tensor tiles; never charge worse than the vector rate.
     align = col(dz.alignment_bytes)
     aligned = (np.mod(k_dim * elt, align) == 0) & (np.mod(n * elt, align) == 0)
     align_eff = np.where(aligned, 1.0, cal.unaligned_efficiency)
@@ -275,6 +280,8 @@ def evaluate_program(
     )
     tensor_rate = peak * base_eff * shape_eff  # FLOP/s at boost clock
     vector_rate = col(vector_peak * cal.vector_efficiency)
+    # NOTE: single-row and very thin GEMMs run as GEMV on vector paths rather than on
+    # padded tensor tiles; never charge worse than the vector rate.
     rate = np.where(rowb(is_gemm_like), np.maximum(tensor_rate, vector_rate), vector_rate)
     flops_exec = row(oa.flops)
     t_compute = flops_exec / rate  # at boost clock
@@ -400,7 +407,9 @@ def evaluate_program(
     )
     e_comp = flops_exec * e_flop
     r_sustained = _capped_clock(
-        e_comp, e_mem, t_compute, np.where(rowb(is_dataflow), t_mem + overhead, host_dev_time),
+        e_comp, e_mem, t_compute,
+        np.where(rowb(is_dataflow), t_mem, host_dev_time),
+        np.where(rowb(is_dataflow), overhead, 0.0),
         col(dz.tdp_w - dz.idle_w),
     )
     r_sustained = np.clip(r_sustained, col(dz.min_clock_fraction), 1.0)
