@@ -250,6 +250,8 @@ class SearchSpace:
     """A checked search-space file, ready to build designs. Picklable (crosses to workers)."""
 
     spec: SpaceFile
+    suite: str
+    """The suite to evaluate on: a shipped suite's name or an absolute path."""
     source: str
     text: str
     sha256: str
@@ -513,12 +515,16 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
             objective_expressions[objective.name] = expression
 
     problems.extend(_sampler_problems(spec, source))
+    suite = _resolve_suite(spec.suite, space_dir)
+    problems.extend(_suite_problems(suite, base_hardware, objective_expressions,
+                                    constraint_expressions, spec, source))
 
     if problems:
         raise ConfigError(problems)
 
     space = SearchSpace(
         spec=spec,
+        suite=suite,
         source=source,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -534,6 +540,64 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
     if structural:
         raise ConfigError(structural)
     return space
+
+
+def _resolve_suite(suite: str, space_dir: Path) -> str:
+    if suite.endswith((".yaml", ".yml")) or "/" in suite:
+        candidate = Path(suite)
+        return str(candidate if candidate.is_absolute() else (space_dir / candidate).resolve())
+    return suite
+
+
+def _suite_problems(
+    suite: str,
+    base_hardware: Mapping[str, Any],
+    objectives: Mapping[str, Expression],
+    constraints: Mapping[str, Expression],
+    spec: SpaceFile,
+    source: str,
+) -> list[Problem]:
+    """The suite must exist; `workloads.<w>.<metric>` names must exist on it.
+
+    Metric names are checked by evaluating the base design once (a fraction of a
+    second): a typo would otherwise make every trial's objective NaN.
+    """
+    from evaluators import evaluate_suite, load_suite
+
+    try:
+        load_suite(suite)
+    except ConfigError as exc:
+        return [Problem(source, "suite", "; ".join(p.message for p in exc.problems))]
+    used: list[tuple[str, str]] = []
+    for index, objective in enumerate(spec.objectives):
+        if objective.name in objectives:
+            key = f"objectives[{index}].expression"
+            used += [(key, n) for n in objectives[objective.name].names]
+    for name, expression in constraints.items():
+        used += [(f"constraints.{name}.expression", n) for n in expression.names]
+    wanted = [(key, n) for key, n in used if n.startswith(("workloads.", "mean."))]
+    if not wanted or not base_hardware:
+        return []
+    (result,) = evaluate_suite([hardware_from_dict(base_hardware, "base")], suite)
+    workloads = {sanitize_name(w.workload): w for w in result.workloads}
+    metrics = {sanitize_name(m) for w in result.workloads for m in w.metrics}
+    problems = []
+    for key, name in wanted:
+        parts = name.split(".")
+        if parts[0] == "mean":
+            if len(parts) != 2 or parts[1] not in metrics:
+                problems.append(Problem(source, key, f"unknown metric in {name!r}; the suite's "
+                                        f"metrics: {', '.join(sorted(metrics))}"))
+            continue
+        if len(parts) != 3 or parts[1] not in workloads:
+            problems.append(Problem(source, key, f"unknown workload in {name!r}; the suite's "
+                                    f"workloads: {', '.join(sorted(workloads))}"))
+            continue
+        reported = {sanitize_name(m) for m in workloads[parts[1]].metrics}
+        if reported and parts[2] not in reported:
+            problems.append(Problem(source, key, f"unknown metric in {name!r}; {parts[1]} "
+                                    f"reports: {', '.join(sorted(reported))}"))
+    return problems
 
 
 def _structural_problems(space: SearchSpace) -> list[Problem]:

@@ -182,3 +182,24 @@ def test_cli_space_check_bad_file_exits_2_with_one_line_per_problem(tmp_path: Pa
     assert len(lines) == 2
     assert any("parameters.sram_capacity_mib.kind" in line for line in lines)
     assert "Traceback" not in result.output
+
+
+def test_suite_and_metric_names_are_checked_against_the_suite() -> None:
+    text = MINIMAL.replace("suite: llm-serving", "suite: no-such-suite")
+    with pytest.raises(ConfigError) as caught:
+        space_from_text(text, "t.yaml", ROOT)
+    assert [p.key_path for p in caught.value.problems] == ["suite"]
+    assert "llm-serving" in caught.value.problems[0].message  # lists the known suites
+
+    text = MINIMAL + (
+        "  - {name: e, expression: workloads.llama3_8b_serving.energy_per_token_jj,"
+        " direction: minimize}\n"
+        "  - {name: f, expression: workloads.llama9_serving.power_w, direction: minimize}\n"
+        "  - {name: g, expression: mean.power_w, direction: minimize}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        space_from_text(text, "t.yaml", ROOT)
+    messages = {p.key_path: p.message for p in caught.value.problems}
+    assert set(messages) == {"objectives[1].expression", "objectives[2].expression"}
+    assert "energy_per_output_token_j" in messages["objectives[1].expression"]
+    assert "llama3_8b_serving" in messages["objectives[2].expression"]

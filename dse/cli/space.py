@@ -119,7 +119,7 @@ references: [nvidia-h100-sxm]
 def new(
     name: str = typer.Argument(..., help="name of the new space (file NAME.yaml)"),
     directory: Path = typer.Option(Path("search_spaces"), "--dir", help="folder to write to"),
-    suite: str = typer.Option("llm_inference", help="workload suite to score designs on"),
+    suite: str = typer.Option("llm-serving", help="workload suite to score designs on"),
 ) -> None:
     """Write a commented template search-space file NAME.yaml."""
     if not name.replace("_", "").replace("-", "").isalnum():

@@ -94,10 +94,10 @@ class TrialOutcome:
 
 
 def default_suite_evaluator(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]:
-    """The real evaluators, found by suite name (`evaluators.suites.evaluate_suite`)."""
-    from evaluators.suites import evaluate_suite
+    """The real evaluators, found by suite name through `evaluators.evaluate_suite`."""
+    import evaluators
 
-    return evaluate_suite(designs, suite)
+    return evaluators.evaluate_suite(designs, suite)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +296,7 @@ def evaluate_hardware(
     if not designs:
         return []
     try:
-        results = suite_evaluator(designs, space.spec.suite)
+        results = suite_evaluator(designs, space.suite)
         figures = economics(designs)
         batch = list(zip(results, figures, strict=True))
     except Exception:
@@ -332,7 +332,7 @@ def _evaluate_single_or_fail(
     economics: Economics,
 ) -> TrialOutcome:
     try:
-        (result,) = suite_evaluator([design], space.spec.suite)
+        (result,) = suite_evaluator([design], space.suite)
         (chip,) = economics([design])
     except Exception as exc:
         return _failed(space, point, derived, _describe(exc))
