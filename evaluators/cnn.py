@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dse.hardware import Hardware
 from dse.workload import Collective, Conv2d, Elementwise, MatMul, Operator, Transfer
 from evaluators._common import (
+    USABLE_MEMORY_FRACTION,
     element_bytes,
     finite_metrics,
     infeasible,
@@ -106,27 +107,73 @@ def input_transfer(arch: CnnArchitecture, batch: int) -> Transfer:
                     batch * INPUT_BYTES_PER_PIXEL * arch.image_size * arch.image_size)
 
 
-def training_phases(workload: ModelWorkload) -> list[Phase]:
+def layer_activation_bytes_per_sample(workload: ModelWorkload) -> float:
+    """The largest convolution's input plus output feature maps, per sample."""
+    arch = _arch(workload)
+    e = element_bytes(workload.precision)
+    return max((c.in_channels * c.size * c.size
+                + c.out_channels * (-(-c.size // c.stride)) ** 2) * e for c in arch.convs)
+
+
+def sram_micro_batch(hw: Hardware, workload: ModelWorkload, batch: int) -> int:
+    """Samples per micro-batch on `hw`: the whole per-chip batch, unless the design's
+    SRAM is a scratchpad whose usable part (less the weights and optimizer state kept
+    there when they fit) cannot hold the batch's activations -- in training, every
+    layer's tensors saved for the backward pass (they live until it); in inference, the
+    largest layer's input and output -- then the largest power of two that fits (>= 1).
+
+    NOTE: software for SRAM + DDR designs keeps the working set on chip by splitting the
+    batch: Graphcore ran ResNet-50 training at small per-IPU batches (micro-batches of a
+    few to a few tens of images) with gradient accumulation and pipelining to reach the
+    global batch (Graphcore MLPerf Training v1.0/v1.1 submissions; Poplar "gradient
+    accumulation" and "batch serialisation" in its memory and performance guide), and
+    Cerebras and SambaNova stream samples through on-chip layers. Caches (GPUs, CPUs)
+    do not: the hardware decides what stays, and frameworks run the whole batch.
+    """
+    if hw.sram.management != "scratchpad" or batch <= 1:
+        return batch
+    usable = USABLE_MEMORY_FRACTION * hw.sram.capacity_bytes
+    state = memory_per_chip_bytes(workload, 0)
+    room = usable - state if state <= usable else usable
+    per_sample = (activation_bytes(workload, 1) if workload.kind == "training"
+                  else layer_activation_bytes_per_sample(workload))
+    fits = int(room // per_sample)
+    if fits >= batch:
+        return batch
+    return min(batch, 1 << (max(fits, 1).bit_length() - 1))
+
+
+def training_phases(workload: ModelWorkload, micro_batch: int | None = None) -> list[Phase]:
+    """One optimizer step; with `micro_batch` below the per-chip batch, the batch runs as
+    micro-batches accumulating gradients, and the last one carries the optimizer and the
+    gradient all-reduce."""
     arch = _arch(workload)
     plan = workload.system
     batch = workload.global_batch // plan.data_parallel
-    step = conv_ops(arch, batch, workload.precision, True)
+    micro = batch if micro_batch is None else min(micro_batch, batch)
+    step = conv_ops(arch, micro, workload.precision, True)
     # NOTE: input pipelines prefetch the next batch while this one computes (DALI,
     # PyTorch DataLoader pinned-memory copies on a side stream), so the copy overlaps.
-    overlapped: list[Operator] = [input_transfer(arch, batch)]
+    overlapped: list[Operator] = [input_transfer(arch, micro)]
     if plan.data_parallel > 1:
         # NOTE: DDP all-reduces fp32 gradients bucket by bucket during the backward pass.
         overlapped.append(Collective("all_reduce", arch.params * 4.0, plan.data_parallel))
     optimizer = Elementwise(bytes_read=arch.params * 16.0, bytes_written=arch.params * 10.0,
                             flops=arch.params * 6.0, dtype="fp32")
-    return [Phase("step", (*step, optimizer), overlapped_ops=tuple(overlapped))]
+    phases = [Phase("step", (*step, optimizer), overlapped_ops=tuple(overlapped))]
+    if micro < batch:
+        phases.append(Phase("accumulate", tuple(step), repeats=batch / micro - 1.0,
+                            overlapped_ops=(input_transfer(arch, micro),)))
+    return phases
 
 
-def inference_phases(workload: ModelWorkload, batch: int) -> list[Phase]:
+def inference_phases(workload: ModelWorkload, batch: int, micro_batch: int | None = None
+                     ) -> list[Phase]:
     arch = _arch(workload)
+    micro = batch if micro_batch is None else min(micro_batch, batch)
     # Throughput serving (MLPerf offline) copies the next batch while this one runs.
-    return [Phase("forward", tuple(conv_ops(arch, batch, workload.precision, False)),
-                  overlapped_ops=(input_transfer(arch, batch),))]
+    return [Phase("forward", tuple(conv_ops(arch, micro, workload.precision, False)),
+                  repeats=batch / micro, overlapped_ops=(input_transfer(arch, micro),))]
 
 
 def per_chip_batch(hw: Hardware, workload: ModelWorkload) -> int:
@@ -144,13 +191,15 @@ def per_chip_batch(hw: Hardware, workload: ModelWorkload) -> int:
 
 
 def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: PhaseResult,
-                 batch: int, name: str, extra_reasons: Sequence[Sequence[str]] | None = None
-                 ) -> list[WorkloadMetrics]:
-    """Throughput, power and memory from one step of `batch` samples per chip."""
+                 batch: int, name: str, extra_reasons: Sequence[Sequence[str]] | None = None,
+                 micro_batch: int | None = None) -> list[WorkloadMetrics]:
+    """Throughput, power and memory from one step of `batch` samples per chip, run as
+    micro-batches of `micro_batch` (default: the whole batch at once)."""
     plan = workload.system
+    micro = batch if micro_batch is None else micro_batch
     step = result.step_time_s()
     energy = result.step_energy_j()
-    memory = memory_per_chip_bytes(workload, batch)
+    memory = memory_per_chip_bytes(workload, micro)
     peak_flops = result.step_flops()
     out: list[WorkloadMetrics] = []
     for d, hw in enumerate(designs):
@@ -169,6 +218,8 @@ def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: P
             "power_w": energy[d] / step[d],
             "energy_per_sample_j": energy[d] / batch,
             "memory_per_chip_bytes": memory,
+            "micro_batch": float(micro),
+            "accumulation_steps": batch / micro,
             "clock_fraction": result.clock_fraction[d],
         }
         if workload.kind == "training":
@@ -183,25 +234,24 @@ def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: P
 
 
 def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
-    if workload.kind == "training":
-        result = run_phases(designs, training_phases(workload),
-                            resident_bytes=memory_per_chip_bytes(workload, 0))
-        return metrics_from(designs, workload, result,
-                            workload.global_batch // workload.system.data_parallel, NAME)
+    """One core call per distinct (batch, micro-batch) among the designs."""
     batches = [per_chip_batch(hw, workload) for hw in designs]
+    micros = [sram_micro_batch(hw, workload, b) if b > 0 else 0
+              for hw, b in zip(designs, batches, strict=True)]
     out: list[WorkloadMetrics | None] = [None] * len(designs)
-    for batch in sorted(set(batches)):
-        indices = [i for i, b in enumerate(batches) if b == batch]
+    for batch, micro in sorted(set(zip(batches, micros, strict=True))):
+        indices = [i for i in range(len(designs)) if (batches[i], micros[i]) == (batch, micro)]
         group = [designs[i] for i in indices]
         if batch <= 0:
             for i in indices:
                 out[i] = infeasible(workload.name, NAME, [memory_reason(
                     memory_per_chip_bytes(workload, 1), designs[i], "one sample")])
             continue
-        result = run_phases(group, inference_phases(workload, batch),
-                            resident_bytes=memory_per_chip_bytes(workload, 0))
-        for i, metrics in zip(indices, metrics_from(group, workload, result, batch, NAME),
-                              strict=True):
+        phases = (training_phases(workload, micro) if workload.kind == "training"
+                  else inference_phases(workload, batch, micro))
+        result = run_phases(group, phases, resident_bytes=memory_per_chip_bytes(workload, 0))
+        for i, metrics in zip(indices, metrics_from(group, workload, result, batch, NAME,
+                                                    micro_batch=micro), strict=True):
             out[i] = metrics
     return [m for m in out if m is not None]
 

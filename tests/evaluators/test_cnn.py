@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import pytest
 from evaluator_suite import EvaluatorSuite, preset, workload_from
 
-from evaluators import evaluate_workload
+from evaluators import evaluate_workload, evaluate_workloads
 from evaluators.cnn import conv_output_elements_per_sample, memory_per_chip_bytes
 from evaluators.models import BUILTIN_MODELS, CnnArchitecture
 
@@ -66,3 +66,47 @@ def test_data_parallel_training_scales_nearly_linearly() -> None:
         "system": {"chips": 8}}))
     assert eight.metrics["samples_per_s"] == pytest.approx(8 * one.metrics["samples_per_s"],
                                                            rel=0.1)
+
+
+def test_scratchpad_designs_split_the_batch_into_micro_batches_that_fit() -> None:
+    """Graphcore (897 MiB scratchpad, DDR behind it): the ResNet-50 state (25.6 M
+    parameters x 14 B = 358 MB) stays on chip and the saved activations of a 4-sample
+    micro-batch (4 x 3 tensors x 11.6 M elements x 2 B) fit what is left; an A100
+    (a cache) runs the whole batch."""
+    from evaluators._common import USABLE_MEMORY_FRACTION
+    from evaluators.cnn import activation_bytes, memory_per_chip_bytes, sram_micro_batch
+
+    doc = {"name": "r", "kind": "training", "model": "resnet50", "batch": 256}
+    work = workload_from(doc)
+    gc200 = preset("graphcore-gc200")
+    micro = sram_micro_batch(gc200, work, 256)
+    room = USABLE_MEMORY_FRACTION * gc200.sram.capacity_bytes - memory_per_chip_bytes(work, 0)
+    assert micro == 4
+    assert micro * activation_bytes(work, 1) <= room < 2 * micro * activation_bytes(work, 1)
+    assert sram_micro_batch(preset("nvidia-a100-80gb"), work, 256) == 256
+    gc, a100 = evaluate_workloads([gc200, preset("nvidia-a100-80gb")], work)
+    assert gc.metrics["micro_batch"] == 4 and gc.metrics["accumulation_steps"] == 64
+    assert a100.metrics["micro_batch"] == 256 and a100.metrics["accumulation_steps"] == 1
+    # the footprint is one micro-batch's activations, not the whole batch's
+    assert gc.metrics["memory_per_chip_bytes"] == pytest.approx(
+        memory_per_chip_bytes(work, 0) + 4 * activation_bytes(work, 1))
+
+
+def test_micro_batches_keep_inference_activations_on_a_small_scratchpad() -> None:
+    """SambaNova SN10 (305 MiB scratchpad): at batch 256 one ResNet-50 layer's input and
+    output (about 1.9 MB per image) cannot stay on chip, so the software runs smaller
+    micro-batches; that is faster than streaming every feature map through DDR."""
+    from evaluators._program import run_phases
+    from evaluators.cnn import inference_phases, memory_per_chip_bytes, metrics_from
+
+    work = workload_from({"name": "r", "kind": "inference", "model": "resnet50",
+                          "batch": 256})
+    sn10 = preset("sambanova-sn10")
+    chosen = evaluate_workload(sn10, work)
+    micro = int(chosen.metrics["micro_batch"])
+    assert 1 <= micro < 256
+    whole = run_phases([sn10], inference_phases(work, 256, 256),
+                       resident_bytes=memory_per_chip_bytes(work, 0))
+    whole_rate = metrics_from([sn10], work, whole, 256, "cnn")[0].metrics[
+        "samples_per_s_per_chip"]
+    assert chosen.metrics["samples_per_s_per_chip"] > 1.5 * whole_rate
