@@ -128,9 +128,14 @@ def sram_micro_batch(hw: Hardware, workload: ModelWorkload, batch: int) -> int:
     global batch (Graphcore MLPerf Training v1.0/v1.1 submissions; Poplar "gradient
     accumulation" and "batch serialisation" in its memory and performance guide), and
     Cerebras and SambaNova stream samples through on-chip layers. Caches (GPUs, CPUs)
-    do not: the hardware decides what stays, and frameworks run the whole batch.
+    do not: the hardware decides what stays, and frameworks run the whole batch. Nor do
+    scratchpad designs with HBM behind them (TPU v4's CMEM, the DLPU's buffers): their
+    compilers stream feature maps through HBM at the full per-chip batch (TPU MLPerf
+    ResNet-50 runs use per-core batches in the hundreds without accumulation), which is
+    faster than shrinking the matmuls; micro-batches are the SRAM + DDR route's answer
+    to a DDR an order of magnitude slower than HBM.
     """
-    if hw.sram.management != "scratchpad" or batch <= 1:
+    if hw.sram.management != "scratchpad" or hw.hbm is not None or batch <= 1:
         return batch
     usable = USABLE_MEMORY_FRACTION * hw.sram.capacity_bytes
     state = memory_per_chip_bytes(workload, 0)

@@ -12,6 +12,7 @@ without device-side scalar control.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from dse.hardware import Hardware
 from dse.workload import (
@@ -79,30 +80,47 @@ def query_ops(workload: ModelWorkload) -> list[Operator]:
     return ops
 
 
-def training_ops(workload: ModelWorkload) -> tuple[list[Operator], tuple[Operator, ...], int]:
-    """Ops of one training step, ops overlapped with it, and samples per chip per step."""
+def training_phases(workload: ModelWorkload, micro_batch: int | None = None
+                    ) -> tuple[list[Phase], int]:
+    """One training step as phases (`training`, and `training_accumulate` for CNN
+    micro-batches), and samples per chip per step."""
+    samples = workload.global_batch // workload.system.data_parallel
     if isinstance(workload.model, CnnArchitecture):
-        phase = cnn.training_phases(workload)[0]
-        return list(phase.ops), phase.overlapped_ops, (
-            workload.global_batch // workload.system.data_parallel)
+        phases = cnn.training_phases(workload, micro_batch)
+        return [replace(p, name="training" if p.name == "step" else "training_accumulate")
+                for p in phases], samples
     if isinstance(workload.model, RecommendationArchitecture):
-        return recommendation.step_ops(workload), (), (
-            workload.global_batch // workload.system.data_parallel)
+        return [Phase("training", tuple(recommendation.step_ops(workload)))], samples
     raise TypeError(f"{NAME} trains CNN or recommendation models, not {workload.model_name}")
 
 
 def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
-    train, overlapped, samples = training_ops(workload)
+    """One core call per distinct CNN micro-batch (`cnn.sram_micro_batch`); one for DLRM."""
+    samples = workload.global_batch // workload.system.data_parallel
+    micros = [cnn.sram_micro_batch(hw, workload, samples)
+              if isinstance(workload.model, CnnArchitecture) else samples for hw in designs]
+    out: list[WorkloadMetrics | None] = [None] * len(designs)
+    for micro in sorted(set(micros)):
+        indices = [i for i, m in enumerate(micros) if m == micro]
+        for i, metrics in zip(indices, _evaluate_group([designs[i] for i in indices],
+                                                       workload, micro), strict=True):
+            out[i] = metrics
+    return [m for m in out if m is not None]
+
+
+def _evaluate_group(designs: Sequence[Hardware], workload: ModelWorkload, micro: int
+                    ) -> list[WorkloadMetrics]:
+    train, samples = training_phases(workload, micro)
     steps = workload.pipeline.batches_between_switches
     phases = [
         Phase("preprocess", (*preprocess_ops(workload, samples * steps),
                              Reconfigure("query"))),
         Phase("query", (*query_ops(workload), Reconfigure("training"))),
-        Phase("training", tuple(train), repeats=float(steps), overlapped_ops=overlapped),
+        *[replace(p, repeats=p.repeats * steps) for p in train],
         Phase("switch_back", (Reconfigure("preprocess"),)),
     ]
     if isinstance(workload.model, CnnArchitecture):
-        memory = cnn.memory_per_chip_bytes(workload, samples)
+        memory = cnn.memory_per_chip_bytes(workload, micro)
         resident = cnn.memory_per_chip_bytes(workload, 0)
     else:
         memory = recommendation.memory_per_chip_bytes(workload)
@@ -117,6 +135,7 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             reasons.append(memory_reason(memory, hw, "training state and activations"))
         times = {name: float(result.phase_time_s[name][d] * result.repeats[name])
                  for name in result.phase_time_s}
+        times["training"] += times.pop("training_accumulate", 0.0)
         reconfig = times["switch_back"]
         values = finite_metrics({
             "step_time_s": cycle[d],
@@ -130,6 +149,7 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             "power_w": energy[d] / cycle[d],
             "energy_per_sample_j": energy[d] / (samples * steps),
             "memory_per_chip_bytes": memory,
+            "micro_batch": float(micro),
             "clock_fraction": result.clock_fraction[d],
         })
         if reasons:

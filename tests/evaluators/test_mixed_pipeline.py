@@ -62,3 +62,14 @@ def test_memory_is_the_training_models() -> None:
     result = evaluate_workload(preset("nvidia-h100-sxm"), workload)
     assert result.metrics["memory_per_chip_bytes"] == pytest.approx(
         memory_per_chip_bytes(workload, 256))
+
+
+def test_sram_and_ddr_designs_train_in_micro_batches() -> None:
+    """The mixed pipeline's CNN training follows the CNN evaluator's micro-batch choice."""
+    work = workload_from({"name": "m", "kind": "training", "model": "resnet50",
+                          "evaluator": "mixed_pipeline", "batch": 256})
+    gc, a100 = evaluate_workloads([preset("graphcore-gc200"), preset("nvidia-a100-80gb")],
+                                  work)
+    assert gc.metrics["micro_batch"] == 4
+    assert a100.metrics["micro_batch"] == 256
+    assert gc.metrics["memory_per_chip_bytes"] < a100.metrics["memory_per_chip_bytes"]
