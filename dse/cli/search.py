@@ -45,10 +45,9 @@ def search(
         out=out, trials=trials, address=address, resume=resume, num_cpus=workers
     )
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=10),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:.1f} trials/s"),
+        TextColumn("{task.fields[rate]:.0f} trials/s"),
         TextColumn("feasible {task.fields[feasible]:.0%}"),
         TextColumn("front {task.fields[front]}"),
         TextColumn("HV {task.fields[hv]:.4g}"),
@@ -85,12 +84,16 @@ def search(
     )
     frame = read_trials(summary.out)
     front = frame[frame["trial_number"].isin(summary.front_trial_numbers)]
+    # a design NSGA-II proposed again is one design: show its first trial only
+    front = front.drop_duplicates(subset=[f"param_{n}" for n in space.parameters])
     first = space.objectives[0]
     front = front.sort_values(
         f"objective_{first.name}", ascending=first.direction == "minimize"
     )
     shown = front.head(MAX_FRONT_ROWS)
-    table = Table(title=f"Pareto front: {len(front)} designs (results in {summary.out})")
+    table = Table(
+        title=f"Pareto front: {len(front)} distinct designs (results in {summary.out})"
+    )
     table.add_column("trial", justify="right")
     for objective in space.objectives:
         arrow = "↑" if objective.direction == "maximize" else "↓"
