@@ -19,6 +19,7 @@ import numpy as np
 from dse.hardware import Hardware
 from dse.workload import Elementwise, EmbeddingLookup, MatMul, Operator
 from evaluators._common import (
+    USABLE_MEMORY_FRACTION,
     element_bytes,
     finite_metrics,
     infeasible,
@@ -95,10 +96,36 @@ def workspace_bytes_per_sequence(workload: ModelWorkload) -> float:
         arch, plan.tensor_parallel, False, "none", element_bytes(workload.precision))
 
 
-def inference_memory(workload: ModelWorkload, batch: int) -> InferenceMemory:
+def inference_memory(workload: ModelWorkload, batch: int, micro_batch: int | None = None
+                     ) -> InferenceMemory:
+    """Weights, the batch's KV cache, and the workspace of one prefill micro-batch."""
+    micro = batch if micro_batch is None else min(micro_batch, batch)
     return InferenceMemory(weights_bytes_per_chip(workload),
                            batch * kv_bytes_per_sequence(workload),
-                           batch * workspace_bytes_per_sequence(workload))
+                           micro * workspace_bytes_per_sequence(workload))
+
+
+def sram_micro_batch(hw: Hardware, workload: ModelWorkload, batch: int) -> int:
+    """Sequences per prefill (or encoder forward) micro-batch on `hw`.
+
+    NOTE: on the SRAM + DDR route (a scratchpad and no HBM), software keeps the weights
+    on chip when they fit and splits the batch so that one block's activations for a
+    micro-batch fit the SRAM left beside the weights and the KV cache, instead of
+    streaming feature maps through DDR (Graphcore's batch serialisation, as for CNNs in
+    `evaluators.cnn.sram_micro_batch`). Where the weights do not fit on chip each
+    micro-batch would stream them from DDR again, so the whole batch runs at once; decode
+    steps are not split (one token per sequence: their activations are tiny).
+    """
+    if hw.sram.management != "scratchpad" or hw.hbm is not None or batch <= 1:
+        return batch
+    usable = USABLE_MEMORY_FRACTION * hw.sram.capacity_bytes
+    resident = weights_bytes_per_chip(workload) + batch * kv_bytes_per_sequence(workload)
+    if resident >= usable:
+        return batch
+    fits = int((usable - resident) // workspace_bytes_per_sequence(workload))
+    if fits >= batch:
+        return batch
+    return min(batch, 1 << (max(fits, 1).bit_length() - 1))
 
 
 def _bucket(batch: int) -> int:
@@ -129,24 +156,28 @@ def _logits_ops(arch: TransformerArchitecture, rows: int, tp: int, dtype: str) -
                         flops=rows * vocab * 4.0, dtype=dtype)]
 
 
-def phases_for_batch(workload: ModelWorkload, batch: int) -> list[Phase]:
+def phases_for_batch(workload: ModelWorkload, batch: int, micro_batch: int | None = None
+                     ) -> list[Phase]:
+    """Prefill (or the encoder forward) in micro-batches of `micro_batch` sequences (default
+    the whole batch), then the decode steps of the whole batch."""
     arch = _arch(workload)
     plan = workload.system
     tp, dtype = plan.tensor_parallel, workload.precision
     layers = arch.layers // plan.pipeline_parallel
+    micro = batch if micro_batch is None else min(micro_batch, batch)
     if not arch.causal:
         ops: list[Operator] = [EmbeddingLookup(rows=arch.vocab, dim=arch.hidden,
-                                               lookups=batch * workload.seq_len, dtype=dtype)]
-        ops += block_forward_ops(arch, batch=batch, seq_q=workload.seq_len,
+                                               lookups=micro * workload.seq_len, dtype=dtype)]
+        ops += block_forward_ops(arch, batch=micro, seq_q=workload.seq_len,
                                  seq_kv=workload.seq_len, tp=tp, dtype=dtype,
                                  sequence_parallel=False, count=layers)
-        return [Phase("forward", tuple(ops))]
+        return [Phase("forward", tuple(ops), repeats=batch / micro)]
     prompt, output = workload.prompt_tokens, workload.output_tokens
     prefill: list[Operator] = [EmbeddingLookup(rows=arch.vocab, dim=arch.hidden,
-                                               lookups=batch * prompt, dtype=dtype)]
-    prefill += block_forward_ops(arch, batch=batch, seq_q=prompt, seq_kv=prompt, tp=tp,
+                                               lookups=micro * prompt, dtype=dtype)]
+    prefill += block_forward_ops(arch, batch=micro, seq_q=prompt, seq_kv=prompt, tp=tp,
                                  dtype=dtype, sequence_parallel=False, count=layers)
-    prefill += _logits_ops(arch, batch, tp, dtype)  # the first output token
+    prefill += _logits_ops(arch, micro, tp, dtype)  # the first output token
     # NOTE: decode steps attend to a cache growing from `prompt` to `prompt + output`;
     # attention cost is linear in its length, so the mean length gives the exact total.
     mean_context = prompt + max(output - 1, 0) // 2 + 1
@@ -155,16 +186,16 @@ def phases_for_batch(workload: ModelWorkload, batch: int) -> list[Phase]:
     decode += block_forward_ops(arch, batch=batch, seq_q=1, seq_kv=mean_context, tp=tp,
                                 dtype=dtype, sequence_parallel=False, count=layers)
     decode += _logits_ops(arch, batch, tp, dtype)
-    return [Phase("prefill", tuple(prefill)),
+    return [Phase("prefill", tuple(prefill), repeats=batch / micro),
             Phase("decode", tuple(decode), repeats=float(max(output - 1, 0)))]
 
 
-def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: int
-                 ) -> list[WorkloadMetrics]:
+def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: int,
+                 micro: int) -> list[WorkloadMetrics]:
     arch = _arch(workload)
     plan = workload.system
-    memory = inference_memory(workload, batch)
-    result = run_phases(designs, phases_for_batch(workload, batch),
+    memory = inference_memory(workload, batch, micro)
+    result = run_phases(designs, phases_for_batch(workload, batch, micro),
                         resident_bytes=memory.weights_bytes + memory.kv_cache_bytes,
                         graph_captured=True)
     replicas = plan.data_parallel
@@ -194,7 +225,7 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
         if memory.total_bytes > usable_memory_bytes(hw):
             reasons.append(memory_reason(memory.total_bytes, hw, f"batch {batch}: weights, "
                                          "KV cache and activations"))
-        values: dict[str, float] = {"batch": float(batch),
+        values: dict[str, float] = {"batch": float(batch), "micro_batch": float(micro),
                                     "memory_per_chip_bytes": memory.total_bytes,
                                     "weights_bytes_per_chip": memory.weights_bytes,
                                     "kv_cache_bytes_per_chip": memory.kv_cache_bytes,
@@ -202,7 +233,8 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
                                     "serving_host_s_per_step": host_step_s,
                                     "clock_fraction": result.clock_fraction[d]}
         if arch.causal:
-            ttft = result.phase_time_s["prefill"][d] * stages + host_step_s
+            ttft = (result.phase_time_s["prefill"][d] * result.repeats["prefill"] * stages
+                    + host_step_s)
             tpot = result.phase_time_s["decode"][d] * stages + host_step_s
             generated = batch * workload.output_tokens * replicas
             values.update({
@@ -245,8 +277,11 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
         else:
             groups[batch].append(index)
     for batch, indices in groups.items():
-        for index, metrics in zip(indices, _metrics_for(
-                workload, [designs[i] for i in indices], batch), strict=True):
-            results[index] = metrics
+        micros = [sram_micro_batch(designs[i], workload, batch) for i in indices]
+        for micro in sorted(set(micros)):
+            chosen = [i for i, m in zip(indices, micros, strict=True) if m == micro]
+            for index, metrics in zip(chosen, _metrics_for(
+                    workload, [designs[i] for i in chosen], batch, micro), strict=True):
+                results[index] = metrics
     return [r for r in results if r is not None]
 

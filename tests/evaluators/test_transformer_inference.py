@@ -11,6 +11,7 @@ from evaluator_suite import EvaluatorSuite, preset, workload_from
 from dse.hardware import DdrSpec, SramSpec
 from evaluators import evaluate_workload, evaluate_workloads
 from evaluators.transformer_inference import (
+    _metrics_for,
     auto_batch,
     inference_memory,
     kv_bytes_per_sequence,
@@ -133,3 +134,31 @@ def test_serving_overhead_is_paid_once_per_generation_step() -> None:
     assert served.time_by_bound_s["host"] >= 100 * per_step
     # charged at decode power: average power stays between idle and the ideal run's
     assert 0.5 * ideal["power_w"] < m["power_w"] < 1.05 * ideal["power_w"]
+
+
+def test_sram_and_ddr_designs_prefill_in_micro_batches_when_weights_fit_on_chip() -> None:
+    """Graphcore GC200: BERT-Large's 16-bit weights (0.67 GB) fit its 897 MiB scratchpad, so
+    the encoder forward runs in micro-batches whose block activations fit beside them;
+    Llama-3 8B's weights do not, so its batch runs whole (each micro-batch would stream
+    the weights from DDR again); HBM designs never split."""
+    from evaluators._common import USABLE_MEMORY_FRACTION
+    from evaluators.transformer_inference import sram_micro_batch, workspace_bytes_per_sequence
+
+    bert = workload_from({"name": "b", "kind": "inference", "model": "bert-large",
+                          "precision": "bf16", "seq_len": 384, "batch": 256})
+    gc200 = preset("graphcore-gc200")
+    micro = sram_micro_batch(gc200, bert, 256)
+    room = (USABLE_MEMORY_FRACTION * gc200.sram.capacity_bytes
+            - weights_bytes_per_chip(bert))
+    assert 1 <= micro < 256
+    assert micro * workspace_bytes_per_sequence(bert) <= room
+    assert 2 * micro * workspace_bytes_per_sequence(bert) > room
+    llama = workload_from({"name": "l", "kind": "inference", "model": "llama3-8b",
+                           "prompt_tokens": 1024, "output_tokens": 128, "batch": 16})
+    assert sram_micro_batch(gc200, llama, 16) == 16
+    assert sram_micro_batch(preset("google-tpu-v4"), bert, 256) == 256
+    chosen = evaluate_workload(gc200, bert)
+    assert chosen.metrics["micro_batch"] == micro
+    whole = _metrics_for(bert, [gc200], 256, 256)[0]
+    assert chosen.metrics["samples_per_s_per_chip"] > 2 * whole.metrics[
+        "samples_per_s_per_chip"]
