@@ -50,7 +50,7 @@ class ServingOverhead:
 SERVING_OVERHEADS: dict[str, ServingOverhead] = {
     "ideal": ServingOverhead(0.0, 0.0, "a runtime that overlaps all host work"),
     "vllm-2024": ServingOverhead(
-        5.81e-3, 4.13e-5,
+        5.81e-3, 4.16e-5,
         "vLLM 0.4-0.5 (2024), synchronous scheduling and output processing; fitted on "
         "LLM-Inference-Bench A100/H100 vLLM rows"),
     "tensorrt-llm-2024": ServingOverhead(
@@ -58,7 +58,7 @@ SERVING_OVERHEADS: dict[str, ServingOverhead] = {
         "TensorRT-LLM of 2024 (static batches, host work between steps); fitted on "
         "LLM-Inference-Bench A100/H100 TensorRT-LLM rows"),
     "tensorrt-llm-2025": ServingOverhead(
-        0.0, 2.89e-6,
+        0.0, 2.99e-6,
         "trtllm-bench, PyTorch backend with the overlap scheduler (TensorRT-LLM 0.19+); "
         "fitted on its H100/H200 rows"),
     "deepspeed": ServingOverhead(

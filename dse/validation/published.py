@@ -459,10 +459,12 @@ def group_summaries(comparisons: Sequence[Comparison]) -> dict[str, Summary]:
 
 
 MISSES: Mapping[str, str] = {
-    "M101": "held out, restated like with like, and missed: vLLM on ROCm slows down with "
-            "batch far more than on NVIDIA (MI300X rows +10 % at batch 1, +33 % at 16, "
-            "+193 % at 64, while the fitted NVIDIA vLLM rows at batch 64 are within 14 %); "
-            "that is the 2024 ROCm kernels' maturity, which dse does not fit per chip",
+    "M101": "held out, restated like with like (TP8, batch 64, 1024 in / 1024 out, "
+            "generated tokens only), and missed: under vLLM on ROCm the MI300X rows fall "
+            "further behind the model as the batch grows (M091 batch 1, M092 batch 16, "
+            "M101 batch 64) and with tensor parallelism (M100), while the fitted NVIDIA "
+            "vLLM rows at batch 64 (M085, M087) stay within 15 %; that is the maturity "
+            "of 2024 ROCm kernels and collectives, which dse does not fit per chip",
 }
 """Rows beyond 2x after the serving fit, and the honest reason (printed by the command)."""
 
