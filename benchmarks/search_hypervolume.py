@@ -26,15 +26,15 @@ import numpy as np
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-import ray  # noqa: E402
+import ray
 
-from dse.config import load_hardware  # noqa: E402
-from dse.results import read_trials  # noqa: E402
-from dse.runtime import SearchOptions, run_search  # noqa: E402
-from dse.runtime.worker import evaluate_chunk  # noqa: E402
-from dse.search.evaluation import PointToEvaluate, evaluate_references  # noqa: E402
-from dse.search.pareto import default_reference, default_scale, hypervolume  # noqa: E402
-from dse.space import SearchSpace, load_space, points_iter  # noqa: E402
+from dse.config import load_hardware
+from dse.results import read_trials
+from dse.runtime import SearchOptions, run_search
+from dse.runtime.worker import evaluate_chunk
+from dse.search.evaluation import PointToEvaluate, evaluate_references
+from dse.search.pareto import default_reference, default_scale, hypervolume
+from dse.space import SearchSpace, load_space, points_iter
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,12 +26,12 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import ray  # noqa: E402
+import ray
 
-from dse.runtime import SearchOptions, run_search  # noqa: E402
-from dse.runtime.worker import evaluate_chunk  # noqa: E402
-from dse.search.evaluation import PointToEvaluate  # noqa: E402
-from dse.space import SearchSpace, load_space  # noqa: E402
+from dse.runtime import SearchOptions, run_search
+from dse.runtime.worker import evaluate_chunk
+from dse.search.evaluation import PointToEvaluate
+from dse.space import SearchSpace, load_space
 
 ROOT = Path(__file__).resolve().parents[1]
 
