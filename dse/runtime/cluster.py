@@ -21,7 +21,9 @@ import ray
 class RayConnection:
     address: str
     """"local" for an embedded cluster, else the address connected to."""
-    started_here: bool
+    initialised_here: bool
+    """This process called ray.init (and shuts its connection down at the end); an
+    embedded cluster then goes with it, a cluster reached by address keeps running."""
     workers: int
     """CPUs the cluster offers to tasks (one evaluation task per CPU)."""
 
