@@ -131,6 +131,10 @@ def test_essay_orderings_a_reader_would_recognise() -> None:
     (detection,) = parse_model_workloads([{
         "name": "retinanet", "kind": "inference", "model": "retinanet-resnet50",
         "batch": 1, "postprocess": {"nms_iterations": 100}}], "<test>")
-    own, hosted = evaluate_workloads([dlpu, with_host], detection)
+    own, hosted, gpu, xeon = evaluate_workloads(
+        [dlpu, with_host, a100, load_hardware("intel-xeon-amx")], detection)
     assert own.metrics["postprocess_time_s"] * 5 < hosted.metrics["postprocess_time_s"]
     assert own.metrics["samples_per_s_per_chip"] > hosted.metrics["samples_per_s_per_chip"]
+    # the interaction wall: device-side control < a CPU with tensor units < a PCIe GPU
+    assert (own.metrics["postprocess_time_s"] < xeon.metrics["postprocess_time_s"]
+            < gpu.metrics["postprocess_time_s"])
