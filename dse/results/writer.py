@@ -113,6 +113,17 @@ class ResultsFolder:
         entries = self.filesystem.get_file_info(pafs.FileSelector(self.root, recursive=False))
         return any(entries)
 
+    def is_bare_skeleton(self) -> bool:
+        """Only what a driver killed before writing metadata.json leaves: empty part
+        folders and its lock. Such a folder holds no results and may be started afresh."""
+        if self.exists(METADATA_FILE):
+            return False
+        if self.part_names(TRIALS_DIR) or self.part_names(EVALUATIONS_DIR):
+            return False
+        entries = self.filesystem.get_file_info(pafs.FileSelector(self.root, recursive=False))
+        allowed = {TRIALS_DIR, EVALUATIONS_DIR, LOCK_FILE}
+        return all(e.base_name in allowed for e in entries)
+
     def makedirs(self) -> None:
         for sub in ("", TRIALS_DIR, EVALUATIONS_DIR):
             self.filesystem.create_dir(self.path(sub) if sub else self.root, recursive=True)

@@ -181,15 +181,13 @@ def run_search(
     after these checks.
     """
     folder = ResultsFolder.open(options.out)
-    if folder.has_results() and not options.resume:
+    fresh = not folder.has_results() or folder.is_bare_skeleton()
+    if not fresh and not options.resume:
         raise FolderExists(
             f"{folder.uri} already holds results; pass --resume to continue that search "
             "or choose another --out"
         )
-    if options.resume and folder.has_results():
-        metadata = _check_resume_matches(folder, space)
-    else:
-        metadata = None
+    metadata = None if fresh else _check_resume_matches(folder, space)
     folder.makedirs()
     folder.acquire_lock()
     try:

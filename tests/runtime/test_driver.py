@@ -90,3 +90,24 @@ def test_existing_folder_needs_resume_and_the_same_space(ray_cluster: None,
     assert trials["trial_number"].tolist() == list(range(50))
     assert summary.done == 50 and summary.evaluated_here <= 20
     assert read_metadata(out)["trials_budget"] == 50
+
+
+def test_a_folder_left_before_any_metadata_starts_afresh(ray_cluster: None,
+                                                         tmp_path: Path) -> None:
+    # a driver killed between creating the folder and writing metadata.json
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    out = tmp_path / "out"
+    (out / "trials").mkdir(parents=True)
+    (out / "evaluations").mkdir()
+    (out / ".dse-driver.lock").write_text(
+        json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()})
+    )
+    summary = run_search(load_space(QUICKSTART), SearchOptions(out=str(out), trials=20))
+    assert summary.done == 20 and read_metadata(out)["status"] == "finished"
+    assert read_trials(out)["trial_number"].tolist() == list(range(20))
