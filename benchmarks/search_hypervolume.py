@@ -28,7 +28,6 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import ray
 
-from dse.config import load_hardware
 from dse.results import read_trials
 from dse.runtime import SearchOptions, run_search
 from dse.runtime.worker import evaluate_chunk
@@ -85,7 +84,7 @@ def main() -> None:
     dense = [o for result in ray.get(futures) for o in result]
     dense_s = time.perf_counter() - started
 
-    chips = [load_hardware(n) for n in space.spec.references]
+    chips = [hardware for _, hardware in space.reference_designs()]
     chip_values = objective_table(space, evaluate_references(space, chips))
     given = [o.hypervolume_reference for o in space.objectives]
     reference_point = default_reference(chip_values, directions, given)

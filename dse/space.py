@@ -253,6 +253,8 @@ class SearchSpace:
     suite: str
     """The suite to evaluate on: a shipped suite's name or an absolute path."""
     source: str
+    directory: str
+    """Folder that relative paths in the file (base, references, suite) are read from."""
     text: str
     sha256: str
     base_hardware: Mapping[str, Any]
@@ -280,6 +282,13 @@ class SearchSpace:
     @property
     def constraints(self) -> Mapping[str, ConstraintSpec]:
         return self.spec.constraints
+
+    def reference_designs(self) -> list[tuple[str, Hardware]]:
+        """The reference chips the file lists, by name, loaded (presets or files)."""
+        return [
+            (name, load_hardware(_resolve_base(name, Path(self.directory))))
+            for name in self.spec.references
+        ]
 
     def cardinality(self) -> float:
         total = 1.0
@@ -526,6 +535,7 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
         spec=spec,
         suite=suite,
         source=source,
+        directory=str(space_dir),
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         base_hardware=base_hardware,

@@ -34,12 +34,15 @@ def check(file: Path = typer.Argument(..., help="search-space YAML file")) -> No
         f"seed {spec.seed}"
     )
     table = Table(title=f"{len(space.parameters)} parameters")
-    for column in ("parameter", "kind", "unit", "domain", "values", "maps to"):
+    for column in ("parameter", "kind", "unit", "domain", "values"):
         table.add_column(column)
-    for row in summarise(space):
+    rows = summarise(space)
+    for row in rows:
         values = "continuous" if math.isinf(row.cardinality) else f"{row.cardinality:g}"
-        table.add_row(row.name, row.kind, row.unit, row.domain, values, "\n".join(row.maps_to))
+        table.add_row(row.name, row.kind, row.unit, row.domain, values)
     console.print(table)
+    for row in rows:
+        console.print(f"{row.name} -> {', '.join(_grouped(row.maps_to)) or '(nothing)'}")
     total = space.cardinality()
     console.print(
         "cardinality: " + ("continuous" if math.isinf(total) else f"{total:,.0f} designs")
@@ -64,6 +67,21 @@ def check(file: Path = typer.Argument(..., help="search-space YAML file")) -> No
         console.print(
             "note: the midpoint design is infeasible: " + "; ".join(midpoint.infeasible_reasons)
         )
+
+
+def _grouped(paths: tuple[str, ...]) -> list[str]:
+    """`a.b.x, a.b.y` -> `a.b.{x,y}`, order kept."""
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, leaf = path.rpartition(".")
+        groups.setdefault(head if " " not in path else path, []).append(leaf)
+    out = []
+    for head, leaves in groups.items():
+        if " " in head or len(leaves) == 1:
+            out.append(head if " " in head else f"{head}.{leaves[0]}" if head else leaves[0])
+        else:
+            out.append(f"{head}.{{{','.join(leaves)}}}")
+    return out
 
 
 @space_app.command("schema")

@@ -40,7 +40,7 @@ from dse.search.evaluation import (
     evaluate_references,
 )
 from dse.search.pareto import default_reference, default_scale, hypervolume, pareto_mask
-from dse.space import SearchSpace, _resolve_base
+from dse.space import SearchSpace
 
 FLUSH_INTERVAL_S = 2.0
 """Longest time an evaluated outcome waits in memory before it is committed."""
@@ -241,15 +241,9 @@ class _Driver:
 
     # -- set-up ----------------------------------------------------------------------
 
-    def _reference_designs(self) -> tuple[list[str], list[Any]]:
-        from dse.config import load_hardware
-
-        names = list(self.space.spec.references)
-        space_dir = _space_dir(self.space)
-        return names, [load_hardware(_resolve_base(n, space_dir)) for n in names]
-
     def _evaluate_references(self) -> list[TrialOutcome]:
-        names, designs = self._reference_designs()
+        chips = self.space.reference_designs()
+        names, designs = [n for n, _ in chips], [h for _, h in chips]
         if not designs:
             return []
         task = ray.remote(num_cpus=1, max_retries=3)(evaluate_references)
@@ -479,9 +473,3 @@ class _Driver:
                 hypervolume=t.hypervolume,
             )
         )
-
-
-def _space_dir(space: SearchSpace) -> Any:
-    from pathlib import Path
-
-    return Path(space.source).resolve().parent
