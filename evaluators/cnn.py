@@ -123,11 +123,13 @@ def sram_micro_batch(hw: Hardware, workload: ModelWorkload, batch: int) -> int:
     largest layer's input and output -- then the largest power of two that fits (>= 1).
 
     NOTE: software for SRAM + DDR designs keeps the working set on chip by splitting the
-    batch: Graphcore ran ResNet-50 training at small per-IPU batches (micro-batches of a
-    few to a few tens of images) with gradient accumulation and pipelining to reach the
-    global batch (Graphcore MLPerf Training v1.0/v1.1 submissions; Poplar "gradient
-    accumulation" and "batch serialisation" in its memory and performance guide), and
-    Cerebras and SambaNova stream samples through on-chip layers. Caches (GPUs, CPUs)
+    batch and accumulating gradients to the global batch: Graphcore's published IPU
+    training configurations accumulate 16 to 512 micro-batches per optimizer step
+    (Optimum Graphcore `ipu_config.json` files on the Hugging Face Hub, e.g.
+    Graphcore/distilbert-base-ipu: gradient_accumulation_steps 16; wav2vec2-base-ipu:
+    32), its MLPerf ResNet-50 submissions ran small per-IPU batches with gradient
+    accumulation (Graphcore blog, "Performance at Scale", 2021-12-01), and Poplar
+    documents "batch serialisation" for the same purpose. Caches (GPUs, CPUs)
     do not: the hardware decides what stays, and frameworks run the whole batch. Nor do
     scratchpad designs with HBM behind them (TPU v4's CMEM, the DLPU's buffers): their
     compilers stream feature maps through HBM at the full per-chip batch (TPU MLPerf
