@@ -13,6 +13,7 @@ from rich.table import Table
 from dse.cli._app import EXIT_USAGE, app, console, report_config_errors
 
 MAX_FRONT_ROWS = 20
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 
 @app.command("search")
@@ -75,6 +76,13 @@ def search(
     except (FolderExists, FolderInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        print(
+            f"interrupted; committed trials are kept in {out}: continue with "
+            f"`dse search {file} --out {out} --resume`",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
     console.print(
         f"{summary.done} trials in {summary.elapsed_s:.1f} s on {summary.workers} Ray worker(s) "

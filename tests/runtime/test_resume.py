@@ -107,3 +107,32 @@ def test_sigkill_mid_search_then_resume_finishes_the_budget(tmp_path: Path) -> N
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["status"] == "finished"
     assert not (out / ".dse-driver.lock").exists()
+
+
+def test_ctrl_c_marks_the_search_failed_releases_the_folder_and_resume_finishes(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    driver = _search(out)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and len(list((out / "trials").glob("part-*.parquet"))) >= 2:
+            break
+        time.sleep(0.02)
+    children = _descendants(driver.pid)
+    driver.send_signal(signal.SIGINT)
+    output, _ = driver.communicate(timeout=120)
+    for child in children:  # whatever Ray left behind, by pid
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    if driver.returncode == 0:
+        return  # finished before the signal landed: nothing to check here
+    assert driver.returncode == 130, output
+    assert "--resume" in output
+    assert read_metadata(out)["status"] == "failed"
+    assert not (out / ".dse-driver.lock").exists()
+
+    resumed = _search(out, "--resume")
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    assert read_trials(out)["trial_number"].tolist() == list(range(BUDGET))
