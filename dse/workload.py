@@ -43,6 +43,9 @@ class Attention:
     dtype: str = "bf16"
     pass_: Pass = "forward"
     count: int = 1
+    kv_resident: bool = False
+    """K and V are resident data (a KV cache), read from wherever the core places
+    resident data (SRAM, HBM or DDR); otherwise they are activations of this program."""
     op: Literal["attention"] = "attention"
 
 

@@ -43,6 +43,9 @@ def block_forward_ops(arch: TransformerArchitecture, *, batch: int, seq_q: int, 
                             head_dim=arch.head_dim, kv_heads=max(arch.kv_heads // tp, 1),
                             causal=arch.causal and seq_q > 1, dtype=act,
                             pass_=attention_pass,  # type: ignore[arg-type]
+                            # attending to more positions than this step computes: the
+                            # earlier ones are the KV cache, resident data
+                            kv_resident=seq_kv > seq_q,
                             count=count))
     ops.append(_block_elementwise(arch, tokens, tp, act, sequence_parallel, count, 1.0))
     if act != dtype:

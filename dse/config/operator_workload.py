@@ -63,6 +63,7 @@ class AttentionEntry(_OpEntry):
     causal: bool = False
     dtype: Precision = "bf16"
     pass_: PassName = Field(default="forward", alias="pass")
+    kv_resident: bool = False
 
 
 class Conv2dEntry(_OpEntry):

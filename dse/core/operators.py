@@ -249,10 +249,11 @@ def _features(op: Operator) -> dict[str, float | int | bool]:
             gemm_k=op.head_dim,
             gemm_batch=op.batch * op.heads,
             element_bytes=e,
-            # NOTE: K and V are the streamed operand (the KV cache in decoding); they are
-            # charged as input activations, and evaluators that keep a KV cache resident
-            # pass its size as resident_bytes so the core places it.
-            input_bytes=(q_bytes + kv_bytes) * byte_scale,
+            # NOTE: K and V are activations of this program unless they are a KV cache
+            # (`kv_resident`): then they are resident data, read from where the core places
+            # resident data, and the evaluator counts the cache in resident_bytes.
+            weight_bytes=kv_bytes * byte_scale if op.kv_resident else 0.0,
+            input_bytes=(q_bytes + (0.0 if op.kv_resident else kv_bytes)) * byte_scale,
             output_bytes=q_bytes * byte_scale,
             backward=bwd,
             causal_visible=visible,

@@ -227,11 +227,17 @@ def evaluate_program(
     prev_dataflow = np.concatenate([[False], is_dataflow[:-1]])
     chained = rowb(is_dataflow & prev_dataflow)
     fits_prev = row(prev_out) <= col(act_room)
-    reused = np.where(chained & fits_prev, np.minimum(in_b, row(prev_out)), 0.0)
     # NOTE: software that manages a scratchpad (or streams a fused dataflow) keeps an
     # output on chip while it fits and writes it back to off-chip memory only to free
-    # SRAM (the essay's description of the SRAM + DDR route); a cache writes it back.
+    # SRAM (the essay's description of the SRAM + DDR route); a cache writes it back, and
+    # only the previous operator's output is still likely to be in it. On a scratchpad any
+    # input that fits was kept on chip by its producer (residual branches, tensors saved
+    # for the backward pass); this assumes the live activations fit together, which
+    # evaluators arrange by choosing micro-batches.
     keeps_output = colb(dz.sram_is_scratchpad | dz.spatial_fusion)
+    kept_input = keeps_output & rowb(is_dataflow) & (in_b <= col(act_room))
+    reused = np.where(chained & fits_prev, np.minimum(in_b, row(prev_out)), 0.0)
+    reused = np.where(kept_input, in_b, reused)
     stays = keeps_output & rowb(is_dataflow) & (out_b <= col(act_room))
     written = np.where(stays, 0.0, out_b)
 
