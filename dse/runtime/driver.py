@@ -274,6 +274,7 @@ class _Driver:
         space_ref = ray.put(self.space)
         resumed = 0
         pending: list[tuple[Any, PointToEvaluate]] = []
+        lost: list[tuple[Any, TrialOutcome]] = []
         if metadata is None:
             started_at = datetime.now(UTC)
             self.folder.start(
@@ -320,15 +321,15 @@ class _Driver:
                 elif set(frozen.params) == set(self.distributions):
                     pending.append((trial, PointToEvaluate(frozen.number, dict(frozen.params))))
                 else:
-                    lost = TrialOutcome(
+                    # killed inside `ask`, before every parameter was stored
+                    outcome = TrialOutcome(
                         trial_number=frozen.number, state="failed", feasible=False,
                         infeasible_reason="", error="driver was killed before the trial's "
                         "parameters were stored", params=dict(frozen.params), derived={},
                         objectives={o.name: math.nan for o in self.space.objectives},
                         constraints={n: math.nan for n in self.space.constraints},
                     )
-                    self._commit(study, [(trial, lost)])
-                    committed[lost.trial_number] = lost
+                    lost.append((trial, outcome))
                 resumed += 1
             # NOTE: the evaluation cache is not refilled from committed rows: they carry
             # no per-workload rows, and a cache hit must write its evaluations too.
@@ -339,6 +340,8 @@ class _Driver:
         self.done = len(committed)
         self.done_at_start = self.done
         self.resumed = resumed
+        if lost:
+            self._commit(study, lost)
         self._loop(study, space_ref, pending)
         t = self.tracker
         return SearchSummary(

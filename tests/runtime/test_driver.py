@@ -13,7 +13,7 @@ from dse.errors import ConfigError
 from dse.results import FolderExists, read_evaluations, read_metadata, read_references, read_trials
 from dse.runtime import SearchOptions, run_search
 from dse.search.pareto import hypervolume, pareto_mask
-from dse.search.study import storage_for
+from dse.search.study import distributions, storage_for
 from dse.space import load_space
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +111,28 @@ def test_a_folder_left_before_any_metadata_starts_afresh(ray_cluster: None,
     summary = run_search(load_space(QUICKSTART), SearchOptions(out=str(out), trials=20))
     assert summary.done == 20 and read_metadata(out)["status"] == "finished"
     assert read_trials(out)["trial_number"].tolist() == list(range(20))
+
+
+def test_resume_finishes_trials_a_killed_driver_left_running(ray_cluster: None,
+                                                             tmp_path: Path) -> None:
+    space = load_space(QUICKSTART)
+    out = tmp_path / "out"
+    run_search(space, SearchOptions(out=str(out), trials=20, batch_size=10))
+    # what a driver killed mid-batch leaves: asked trials that were never told, one of
+    # them killed inside `ask` with only some of its parameters stored
+    study = optuna.load_study(storage=storage_for(out / "study.journal"),
+                              study_name="quickstart")
+    whole = study.ask(distributions(space))
+    partial = study.ask()
+    partial.suggest_int("hbm_stacks", 2, 8)
+    summary = run_search(space, SearchOptions(out=str(out), trials=30, resume=True,
+                                              batch_size=10))
+    assert summary.resumed_trials == 2
+    trials = read_trials(out).set_index("trial_number")
+    assert trials.index.tolist() == list(range(30))
+    assert trials.loc[whole.number, "state"] == "complete"
+    assert trials.loc[whole.number, "param_hbm_stacks"] == whole.params["hbm_stacks"]
+    assert trials.loc[partial.number, "state"] == "failed"
+    assert "killed before" in trials.loc[partial.number, "error"]
+    states = [t.state for t in _study(out, "quickstart").trials]
+    assert TrialState.RUNNING not in states and len(states) == 30
