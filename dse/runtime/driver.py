@@ -300,7 +300,13 @@ class _Driver:
             metadata["finished_at"] = None
             metadata["trials_budget"] = self.budget
             self.folder.write_json(METADATA_FILE, metadata)
-            study = studies.load_study(self.space, journal, self.seed, self.batch_size)
+            # NOTE: the resumed sampler's seed is offset by the trials already in the
+            # journal: the same seed would replay the first session's random stream
+            # (NSGA-II would breed with the mutations it used for generation 1).
+            previous = studies.trial_count(journal)
+            study = studies.load_study(
+                self.space, journal, self.seed + previous, self.batch_size
+            )
             from dse.results.reader import read_references
 
             reference_rows = read_references(self.folder)

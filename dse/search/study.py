@@ -218,6 +218,13 @@ GENERATIONAL_SAMPLERS = frozenset({"nsga2", "nsga3"})
 """Samplers that breed each generation from the last: ask one batch at a time."""
 
 
+def trial_count(journal_path: Path) -> int:
+    """Trials stored in a journal (any state), read without taking over the study."""
+    storage = storage_for(journal_path)
+    return sum(len(storage.get_all_trials(s._study_id, deepcopy=False))
+               for s in storage.get_all_studies())
+
+
 def ask_batch(
     study: optuna.Study, dists: Mapping[str, BaseDistribution], count: int
 ) -> list[Trial]:
