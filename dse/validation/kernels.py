@@ -12,17 +12,18 @@ reported for both.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
 from dse.core import evaluate_program
 from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
+from dse.data.reference import reference_text
 from dse.hardware import Hardware
 from dse.workload import (
     Attention,
@@ -62,8 +63,7 @@ class KernelCase:
 
 
 def _reference_csv(name: str) -> pd.DataFrame:
-    with resources.files("dse.data").joinpath("reference", name).open("r") as fh:
-        return pd.read_csv(fh)
+    return pd.read_csv(io.StringIO(reference_text(name)))
 
 
 def _memory_op(kind: str, bytes_moved: float) -> Elementwise:

@@ -30,12 +30,12 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from dse.config import load_hardware
+from dse.data.reference import reference_text
 from dse.hardware import Hardware
 from evaluators.api import WorkloadMetrics
 from evaluators.evaluation import evaluate_workload
@@ -339,7 +339,7 @@ EXCLUDED: Mapping[str, str] = {
 @lru_cache(maxsize=1)
 def published_rows() -> dict[str, dict[str, str]]:
     """The published results CSV (copied into the package with its sources), by id."""
-    text = resources.files("dse.data").joinpath("reference/published_results.csv").read_text()
+    text = reference_text("published_results.csv")
     return {row["id"]: row for row in csv.DictReader(text.splitlines())}
 
 
