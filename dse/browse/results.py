@@ -136,11 +136,14 @@ def open_results(path: str | os.PathLike[str]) -> Results:
     metadata = _read_metadata(metadata_path)
     space_path = root / "space.yaml"
     references = root / "references.parquet"
+    reference_evaluations = root / "reference_evaluations.parquet"
     return Results(
         root=root,
         metadata=metadata,
         trial_files=_visible_parquet(root / "trials"),
-        evaluation_files=_visible_parquet(root / "evaluations"),
+        # the reference chips' per-workload rows sit beside the trials' (trial_number < 0)
+        evaluation_files=_visible_parquet(root / "evaluations")
+        + ((str(reference_evaluations),) if reference_evaluations.is_file() else ()),
         references_file=str(references) if references.is_file() else None,
         space_text=space_path.read_text(encoding="utf-8") if space_path.is_file() else None,
     )

@@ -3,7 +3,13 @@
 See `dse.results.schema` for the layout, a contract with `dse pareto/show/compare/browse`.
 """
 
-from dse.results.reader import read_evaluations, read_metadata, read_references, read_trials
+from dse.results.reader import (
+    read_evaluations,
+    read_metadata,
+    read_reference_evaluations,
+    read_references,
+    read_trials,
+)
 from dse.results.schema import FORMAT_VERSION
 from dse.results.writer import FolderExists, FolderInUse, ResultsFolder
 
@@ -14,6 +20,7 @@ __all__ = [
     "ResultsFolder",
     "read_evaluations",
     "read_metadata",
+    "read_reference_evaluations",
     "read_references",
     "read_trials",
 ]

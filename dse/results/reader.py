@@ -12,6 +12,7 @@ import pyarrow.dataset as ds
 from dse.results.schema import (
     EVALUATIONS_DIR,
     METADATA_FILE,
+    REFERENCE_EVALUATIONS_FILE,
     REFERENCES_FILE,
     TRIALS_DIR,
 )
@@ -48,14 +49,22 @@ def read_evaluations(out: str | Path | ResultsFolder) -> pd.DataFrame:
     return frame.sort_values(["trial_number", "workload"]).reset_index(drop=True)
 
 
-def read_references(out: str | Path | ResultsFolder) -> pd.DataFrame:
+def _read_single(out: str | Path | ResultsFolder, name: str) -> pd.DataFrame:
     folder = out if isinstance(out, ResultsFolder) else ResultsFolder.open(out)
-    if not folder.exists(REFERENCES_FILE):
+    if not folder.exists(name):
         return pd.DataFrame()
-    table = ds.dataset(
-        folder.path(REFERENCES_FILE), format="parquet", filesystem=folder.filesystem
-    ).to_table()
-    return table.to_pandas()
+    return ds.dataset(folder.path(name), format="parquet", filesystem=folder.filesystem
+                      ).to_table().to_pandas()
+
+
+def read_references(out: str | Path | ResultsFolder) -> pd.DataFrame:
+    """The reference chips' trial-like rows (trial_number -1 - i, `reference` = preset)."""
+    return _read_single(out, REFERENCES_FILE)
+
+
+def read_reference_evaluations(out: str | Path | ResultsFolder) -> pd.DataFrame:
+    """The reference chips' (trial, workload) rows."""
+    return _read_single(out, REFERENCE_EVALUATIONS_FILE)
 
 
 def read_metadata(out: str | Path | ResultsFolder) -> dict[str, Any]:

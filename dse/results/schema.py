@@ -6,6 +6,7 @@
     OUT/trials/part-*.parquet         one row per finished trial
     OUT/evaluations/part-*.parquet    one row per (trial, workload)
     OUT/references.parquet            reference chips, trial_number = -1 - i
+    OUT/reference_evaluations.parquet the reference chips' (trial, workload) rows
 
 Column names carry units; every part of one folder has the same trial columns.
 """
@@ -30,6 +31,7 @@ JOURNAL_FILE = "study.journal"
 TRIALS_DIR = "trials"
 EVALUATIONS_DIR = "evaluations"
 REFERENCES_FILE = "references.parquet"
+REFERENCE_EVALUATIONS_FILE = "reference_evaluations.parquet"
 
 SUITE_DERIVED: tuple[str, ...] = tuple(SUITE_METRICS)
 """Suite-level quantities stored as `derived_<name>` for every evaluated design."""

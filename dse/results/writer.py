@@ -31,6 +31,7 @@ from dse.results.schema import (
     EVALUATIONS_DIR,
     JOURNAL_FILE,
     METADATA_FILE,
+    REFERENCE_EVALUATIONS_FILE,
     REFERENCES_FILE,
     SPACE_FILE,
     TRIALS_DIR,
@@ -261,6 +262,8 @@ class ResultsFolder:
         outcomes: Sequence[TrialOutcome],
         names: Sequence[str],
     ) -> None:
+        # per-workload rows first: references.parquet is the commit point, as trials parts are
+        self.write_table(REFERENCE_EVALUATIONS_FILE, evaluations_table(outcomes))
         self.write_table(REFERENCES_FILE, trials_table(space, outcomes, references=names))
 
     def remove_orphans(self) -> list[str]:

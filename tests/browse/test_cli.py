@@ -215,6 +215,9 @@ def test_compare_evaluates_presets_the_search_did_not(real_search_results):
     assert ref["label"] == stored
     assert {w["workload"] for w in tpu["workloads"]} == {w["workload"] for w in trial["workloads"]}
     assert all(w["bound_by"] for w in tpu["workloads"] if w["feasible"])
+    # the search stored its reference chips' per-workload rows too, not only their objectives
+    assert {w["workload"] for w in ref["workloads"]} == {w["workload"] for w in trial["workloads"]}
+    assert all(w["bound_by"] for w in ref["workloads"] if w["feasible"])
     # The same preset evaluated now agrees with the search's stored reference row.
     from dse.browse.presets import evaluate_presets
     from dse.browse.results import open_results
