@@ -354,11 +354,11 @@ def evaluate_program(
         & rowb(is_dataflow & prev_dataflow)
         & (weights_exec <= col(act_room) / 2)
     )
+    slack = np.maximum(0.0, t_compute - np.maximum(np.maximum(t_hbm, t_ddr), t_sram))
+    slack_before = np.concatenate([np.zeros((n_designs, 1)), slack[:, :-1]], axis=1)
     for lvl, t_lvl in ((BOUND_HBM, t_hbm), (BOUND_DDR, t_ddr)):
         lvl_bw = hbm_bw if lvl == BOUND_HBM else ddr_bw
         own = np.where(prefetchable, weight_reads * col(w_frac[lvl]) / (lvl_bw + 1e-30), 0.0)
-        slack_before = np.maximum(0.0, t_compute - np.maximum(np.maximum(t_hbm, t_ddr), t_sram))
-        slack_before = np.concatenate([np.zeros((n_designs, 1)), slack_before[:, :-1]], axis=1)
         hidden = np.minimum(own, slack_before)
         t_lvl -= hidden
         t_lvl += np.concatenate([hidden[:, 1:], np.zeros((n_designs, 1))], axis=1)
