@@ -60,6 +60,9 @@ class SramSpec:
     management: SramManagement = "cache"
     """`scratchpad`: software places data (Cerebras, Graphcore, SambaNova).
     `cache`: hardware decides what stays (GPU L2)."""
+    exchange_overlaps_compute: bool = True
+    """Moving operands through on-chip memory overlaps arithmetic. False for
+    bulk-synchronous designs whose compute and exchange phases alternate (Graphcore IPU)."""
 
 
 @dataclass(frozen=True, slots=True)

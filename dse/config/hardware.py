@@ -66,6 +66,7 @@ class SramSection(_Section):
     capacity_mib: float = Field(gt=0)
     bandwidth_tbyte_s: float = Field(gt=0)
     management: Literal["scratchpad", "cache"] = "cache"
+    exchange_overlaps_compute: bool = True
 
 
 class HbmSection(_Section):
@@ -189,6 +190,7 @@ def _to_hardware(doc: HardwareFile) -> Hardware:
             capacity_bytes=s.capacity_mib * units.MIB,
             bandwidth_byte_per_s=_decimal_scaled(s.bandwidth_tbyte_s, 12),
             management=s.management,
+            exchange_overlaps_compute=s.exchange_overlaps_compute,
         ),
         hbm=None
         if doc.hbm is None
@@ -310,6 +312,7 @@ def hardware_to_dict(hardware: Hardware) -> dict[str, Any]:
             "capacity_mib": _clean(s.capacity_bytes / units.MIB),
             "bandwidth_tbyte_s": _clean(_decimal_scaled(s.bandwidth_byte_per_s, -12)),
             "management": s.management,
+            "exchange_overlaps_compute": s.exchange_overlaps_compute,
         },
         "hbm": None
         if hw.hbm is None
