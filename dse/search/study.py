@@ -253,6 +253,11 @@ def tell(
     if outcome.state == "failed":
         study.tell(trial, state=TrialState.FAIL)
         return
-    for name, value in outcome.optuna_constraints().items():
-        trial.set_constraint(name, value)
+    # NOTE: a driver killed between set_constraint and tell leaves the constraints
+    # stored; the resuming driver re-tells the trial with the same (deterministic)
+    # values, and Optuna's "already set" warning would only alarm the user.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The constraint value is ignored")
+        for name, value in outcome.optuna_constraints().items():
+            trial.set_constraint(name, value)
     study.tell(trial, outcome.optuna_values(directions))
