@@ -1,7 +1,7 @@
 """Connecting to Ray: an embedded local cluster by default, or an existing cluster.
 
 - no address and no `RAY_ADDRESS`: start a local Ray in this process (`address="local"`,
-  so a stale `/tmp/ray/ray_current_cluster` is never attached to by accident);
+  so a stale Ray current-cluster file is never attached to by accident);
 - `--address auto` / `ray://host:10001` / `RAY_ADDRESS` (set inside a Ray job): connect;
 - Ray already initialised by the caller (tests, notebooks): use it and leave it running.
 """
