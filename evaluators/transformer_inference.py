@@ -190,12 +190,19 @@ def phases_for_batch(workload: ModelWorkload, batch: int, micro_batch: int | Non
             Phase("decode", tuple(decode), repeats=float(max(output - 1, 0)))]
 
 
+def gemm_flop(ops: Sequence[Operator]) -> float:
+    """FLOPs of the matrix multiplications among `ops` (all their repeats)."""
+    return float(sum(2.0 * op.m * op.n * op.k * op.batch * op.count
+                     for op in ops if isinstance(op, MatMul)))
+
+
 def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: int,
                  micro: int) -> list[WorkloadMetrics]:
     arch = _arch(workload)
     plan = workload.system
     memory = inference_memory(workload, batch, micro)
-    result = run_phases(designs, phases_for_batch(workload, batch, micro),
+    phases = phases_for_batch(workload, batch, micro)
+    result = run_phases(designs, phases,
                         resident_bytes=memory.weights_bytes + memory.kv_cache_bytes,
                         graph_captured=True)
     replicas = plan.data_parallel
@@ -210,15 +217,24 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
     # M106-M108) comes out 14-31 % low if the chip idles through it and 4-9 % high at
     # decode power, so much of it is the framework's own small device work (sampling over
     # the vocabulary, input copies, uncaptured kernels) serialised with its host work.
+    # NOTE: a framework's slow decode GEMMs (`decode_gemm_peak_fraction`, vLLM on ROCm in
+    # 2024) are charged per decode step on top of the ideal step, as they were fitted;
+    # like the per-layer costs they add up over pipeline stages, which run in turn.
     steps = workload.output_tokens if arch.causal else 1
-    host_step_s = serving_overhead(workload.serving_software).host_s_per_step(batch)
+    overhead = serving_overhead(workload.serving_software)
+    host_step_s = overhead.host_s_per_step(batch, arch.layers)
+    decode_steps = max(steps - 1, 0) if arch.causal else 0
+    decode_gemm_flop = sum(gemm_flop(p.ops) for p in phases if p.name == "decode")
+    gemm_step_s = stages * overhead.decode_gemm_s(decode_gemm_flop, np.array(
+        [hw.compute.peak_flop_per_s.get(workload.precision, 0.0) for hw in designs]))
     host_s = host_step_s * steps
-    request_s = result.step_time_s() * stages + host_s
+    gemm_s = gemm_step_s * decode_steps
+    request_s = result.step_time_s() * stages + host_s + gemm_s
     busy_phase = "decode" if "decode" in result.phase_time_s else "forward"
     busy_w = (result.phase_energy_j[busy_phase]
               / np.maximum(result.phase_time_s[busy_phase], 1e-300))
     energy = (result.step_energy_j() + result.idle_w * result.step_time_s() * (stages - 1)
-              + busy_w * host_s)
+              + busy_w * (host_s + gemm_s))
     out: list[WorkloadMetrics] = []
     for d, hw in enumerate(designs):
         reasons = list(precision_reasons(hw, workload.precision)) + list(result.reasons[d])
@@ -235,7 +251,7 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
         if arch.causal:
             ttft = (result.phase_time_s["prefill"][d] * result.repeats["prefill"] * stages
                     + host_step_s)
-            tpot = result.phase_time_s["decode"][d] * stages + host_step_s
+            tpot = result.phase_time_s["decode"][d] * stages + host_step_s + gemm_step_s[d]
             generated = batch * workload.output_tokens * replicas
             values.update({
                 "time_to_first_token_s": ttft,
@@ -257,7 +273,8 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
             out.append(infeasible(workload.name, NAME, reasons, metrics))
             continue
         out.append(WorkloadMetrics(workload.name, NAME, True, (), metrics,
-                                   result.time_by_bound(d, {"host": host_s})))
+                                   result.time_by_bound(d, {"host": host_s,
+                                                            "compute": gemm_s[d]})))
     return out
 
 

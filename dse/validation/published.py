@@ -16,7 +16,9 @@ reports, computed from the prediction the way the publication computed it:
 Decoder-serving rows name the serving software the publication used (the CSV's
 `software` column, mapped to a family of `evaluators.serving`): its per-step host work is
 the only thing fitted to these rows, and only on NVIDIA rows (A100, H100, H200) --
-`fit_serving_overheads()` -- so the MI300X and Gaudi2 serving rows check it held out.
+`fit_serving_overheads()` -- so the Gaudi2 serving rows check it held out. vLLM on the
+MI300X is the ROCm build, fitted on other LLM-Inference-Bench runs than the ones quoted
+here (`dse.validation.llm_inference_bench`), so the MI300X rows are held out too.
 Everything else is held out: the evaluators' other factors are global and documented
 where they are defined, and the core's calibration is fitted on H100 kernel measurements
 (`dse validate kernels`).
@@ -59,15 +61,19 @@ FIT_PRESETS: tuple[str, ...] = ("nvidia-a100-80gb", "nvidia-h100-sxm", "nvidia-h
 """Chips whose serving rows fit the serving frameworks' host overhead; others are held out."""
 
 
-def serving_family(software: str) -> str:
-    """The `evaluators.serving` family of a CSV `software` entry.
+def serving_family(software: str, chip: str = "") -> str:
+    """The `evaluators.serving` family of a CSV `software` entry on a CSV `chip`.
 
     NOTE: trtllm-bench with the PyTorch backend (TensorRT-LLM 0.19+, 2025) overlaps the
     scheduler with the device step (its "overlap scheduler"); the 2024 TensorRT-LLM used
     in LLM-Inference-Bench does not, so they are different families, like vLLM before
-    and after v0.6.0.
+    and after v0.6.0. vLLM on AMD chips is the ROCm build, its own family: LLM-Inference-
+    Bench ran vLLM v0.6.1 built from `Dockerfile.rocm` on the MI300X (its
+    `vLLM/MI300X/README.md`), whose GEMMs and per-layer costs differ from the CUDA build.
     """
     text = software.lower()
+    if "vllm" in text and chip.startswith("AMD"):
+        return "vllm-rocm-2024"
     if "trtllm-bench" in text:
         return "tensorrt-llm-2025"
     if "tensorrt-llm" in text:
@@ -362,7 +368,8 @@ def case_serving(case: PublishedCase) -> str:
     """The serving family of a decoder-serving case ('' for other rows)."""
     if case.workload.get("kind") != "inference" or "prompt_tokens" not in case.workload:
         return ""
-    return serving_family(published_rows()[case.row_id]["software"])
+    row = published_rows()[case.row_id]
+    return serving_family(row["software"], row["chip"])
 
 
 def case_role(case: PublishedCase) -> str:
@@ -458,17 +465,6 @@ def group_summaries(comparisons: Sequence[Comparison]) -> dict[str, Summary]:
     return {name: summarise(rows) for name, rows in groups.items() if rows}
 
 
-MISSES: Mapping[str, str] = {
-    "M101": "held out, restated like with like (TP8, batch 64, 1024 in / 1024 out, "
-            "generated tokens only), and missed: under vLLM on ROCm the MI300X rows fall "
-            "further behind the model as the batch grows (M091 batch 1, M092 batch 16, "
-            "M101 batch 64) and with tensor parallelism (M100), while the fitted NVIDIA "
-            "vLLM rows at batch 64 (M085, M087) stay within 15 %; that is the maturity "
-            "of 2024 ROCm kernels and collectives, which dse does not fit per chip",
-}
-"""Rows beyond 2x after the serving fit, and the honest reason (printed by the command)."""
-
-
 def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     return {"id": c.row_id, "chip": c.chip, "preset": c.preset, "workload": c.description,
             "role": c.role, "serving": c.serving,
@@ -538,11 +534,18 @@ def fit_serving_overheads(cases: Sequence[PublishedCase] = CASES) -> dict[str, S
 
 
 def main() -> None:
-    """`python -m dse.validation.published`: print the serving-overhead fit."""
-    for family, fit in fit_serving_overheads().items():
-        print(f"{family}: per_step_s={fit.overhead.per_step_s:.6g} "
-              f"per_sequence_s={fit.overhead.per_sequence_s:.6g} "
-              f"rows={','.join(fit.rows)} rms_log_error={fit.rms_log_error:.3f}")
+    """`python -m dse.validation.published`: print the serving-overhead fits."""
+    from dse.validation.llm_inference_bench import fit_rocm_serving
+
+    fits = [*fit_serving_overheads().values(), fit_rocm_serving()]
+    for fit in fits:
+        o = fit.overhead
+        print(f"{fit.family}: per_step_s={o.per_step_s:.6g} "
+              f"per_sequence_s={o.per_sequence_s:.6g} per_layer_s={o.per_layer_s:.6g} "
+              f"decode_gemm_peak_fraction={o.decode_gemm_peak_fraction:.4g} "
+              f"rows={len(fit.rows)} ({', '.join(fit.rows[:4])}"
+              f"{', ...' if len(fit.rows) > 4 else ''}) "
+              f"rms_log_error={fit.rms_log_error:.3f}")
 
 
 if __name__ == "__main__":

@@ -136,6 +136,35 @@ def test_serving_overhead_is_paid_once_per_generation_step() -> None:
     assert 0.5 * ideal["power_w"] < m["power_w"] < 1.05 * ideal["power_w"]
 
 
+def test_rocm_serving_charges_layers_and_slow_decode_gemms() -> None:
+    """vllm-rocm-2024: per step `per_sequence x batch + per_layer x 32 layers`, and per
+    decode step the GEMMs' 2 x 7.50e9 x 16 FLOPs (Llama 3 8B: 32 x 218.1 M projection
+    and MLP weights + the 525 M unembedding) at 2.87 % of the MI300X's bf16 peak."""
+    from evaluators.serving import SERVING_OVERHEADS
+
+    doc = {"name": "s", "kind": "inference", "model": "llama3-8b", "precision": "bf16",
+           "prompt_tokens": 256, "output_tokens": 100, "batch": 16}
+    hw = preset("amd-mi300x")
+    ideal = evaluate_workload(hw, workload_from(doc))
+    served = evaluate_workload(hw, workload_from({**doc,
+                                                  "serving": {"software": "vllm-rocm-2024"}}))
+    overhead = SERVING_OVERHEADS["vllm-rocm-2024"]
+    per_step = overhead.per_step_s + 16 * overhead.per_sequence_s + 32 * overhead.per_layer_s
+    params = 32 * (2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336) + 4096 * 128256
+    assert params == pytest.approx(7.50e9, rel=1e-3)
+    gemm_s = 2 * params * 16 / (overhead.decode_gemm_peak_fraction * 1307.4e12)
+    assert gemm_s == pytest.approx(6.4e-3, rel=0.01)
+    m = served.metrics
+    assert m["time_per_output_token_s"] == pytest.approx(
+        ideal.metrics["time_per_output_token_s"] + per_step + gemm_s)
+    assert m["time_to_first_token_s"] == pytest.approx(
+        ideal.metrics["time_to_first_token_s"] + per_step)
+    assert m["request_latency_s"] == pytest.approx(
+        ideal.metrics["request_latency_s"] + 100 * per_step + 99 * gemm_s)
+    assert served.time_by_bound_s["compute"] == pytest.approx(
+        ideal.time_by_bound_s["compute"] + 99 * gemm_s)
+
+
 def test_sram_and_ddr_designs_prefill_in_micro_batches_when_weights_fit_on_chip() -> None:
     """Graphcore GC200: BERT-Large's 16-bit weights (0.67 GB) fit its 897 MiB scratchpad, so
     the encoder forward runs in micro-batches whose block activations fit beside them;

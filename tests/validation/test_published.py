@@ -89,7 +89,8 @@ def test_fit_rows_are_nvidia_serving_rows_only() -> None:
             assert case.quantity == "output_tokens_per_s_per_chip"
         if preset not in FIT_PRESETS:
             assert case_role(case) == "held-out"
-    assert case_serving(next(c for c in CASES if c.row_id == "M091")) == "vllm-2024"
+    assert case_serving(next(c for c in CASES if c.row_id == "M091")) == "vllm-rocm-2024"
+    assert case_serving(next(c for c in CASES if c.row_id == "M087")) == "vllm-2024"
     assert case_serving(next(c for c in CASES if c.row_id == "M074")) == "tensorrt-llm-2025"
     assert case_serving(next(c for c in CASES if c.row_id == "M093")) == "deepspeed"
 
