@@ -1,4 +1,4 @@
-"""LLM-Inference-Bench runs beyond `published_results.csv`: the fit and check of vLLM on ROCm.
+"""LLM-Inference-Bench runs beyond `published_results.csv`: fit and check of serving families.
 
 `dse/data/reference/llm_inference_bench_llama3.csv` holds every Llama-3 8B and 70B run of
 LLM-Inference-Bench under vLLM or TensorRT-LLM (sources in `dse/data/reference/README.md`).
@@ -8,6 +8,11 @@ fitted here on the single-GPU MI300X runs at the other lengths (128, 256, 512 an
 tokens) and checked on every MI300X run the fit never saw: the 1024-token runs and the
 runs over 2, 4 and 8 GPUs. Runs the model finds infeasible (the KV cache of the whole
 batch does not fit: vLLM then queues sequences) are neither fitted nor checked.
+
+`bench_check()` restates every run on a chip with a preset (A100, H100, MI300X) with its
+framework's family, so the NVIDIA-fitted `vllm-2024` and `tensorrt-llm-2024` (fitted on
+three published rows each, which are runs here too) are checked on the runs they never
+saw: other lengths, batches and GPU counts.
 """
 
 from __future__ import annotations
@@ -21,7 +26,18 @@ import numpy as np
 from dse.config import load_hardware
 from dse.data.reference import reference_text
 from dse.hardware import Hardware
-from dse.validation.published import Comparison, ServingFit, Summary, _serve, summarise
+from dse.validation.published import (
+    CASES,
+    CHIP_PRESETS,
+    Comparison,
+    ServingFit,
+    Summary,
+    _serve,
+    case_role,
+    published_rows,
+    serving_family,
+    summarise,
+)
 from evaluators.evaluation import evaluate_workload
 from evaluators.models import TransformerArchitecture
 from evaluators.serving import SERVING_OVERHEADS, ServingOverhead
@@ -30,7 +46,9 @@ from evaluators.workload_files import ModelWorkload, parse_model_workloads
 
 ROCM_FAMILY = "vllm-rocm-2024"
 MODELS = {"meta-llama/Meta-Llama-3-8B": "llama3-8b", "meta-llama/Meta-Llama-3-70B": "llama3-70b"}
-PRESETS = {"AMD MI300X GPU": "amd-mi300x"}
+PRESETS = {"AMD MI300X GPU": "amd-mi300x", "Nvidia A100 GPU": "nvidia-a100-80gb",
+           "Nvidia H100 GPU": "nvidia-h100-sxm"}
+"""Chips of the benchmark with a preset; the others (GH200, MI250, Intel GPUs) are skipped."""
 CHECK_TOKENS = 1024
 """The length `published_results.csv` quotes: never fitted."""
 
@@ -73,6 +91,25 @@ def mi300x_vllm_runs() -> tuple[BenchRun, ...]:
                  if r.hardware == "AMD MI300X GPU" and r.framework == "vLLM")
 
 
+def run_family(run: BenchRun) -> str:
+    return serving_family(run.framework, run.hardware)
+
+
+@lru_cache(maxsize=1)
+def _published_fit_runs() -> frozenset[tuple[str, float]]:
+    """(preset, latency) of the runs `published_results.csv` quotes as fit rows."""
+    rows = [published_rows()[c.row_id] for c in CASES if case_role(c) == "fit"]
+    return frozenset((CHIP_PRESETS[r["chip"]], round(float(r["value"]), 2)) for r in rows)
+
+
+def run_role(run: BenchRun) -> str:
+    """`fit` for the runs a serving family was fitted on, else `held-out`."""
+    if run_family(run) == ROCM_FAMILY:
+        return "fit" if run.fits_rocm else "held-out"
+    fitted = (PRESETS[run.hardware], round(run.latency_s, 2)) in _published_fit_runs()
+    return "fit" if fitted else "held-out"
+
+
 def restated(run: BenchRun, serving: str) -> ModelWorkload:
     raw = {**_serve(run.label, run.model, run.tokens, run.tokens, run.batch, run.gpus),
            "serving": {"software": serving}}
@@ -83,25 +120,50 @@ def _hardware(run: BenchRun) -> Hardware:
     return load_hardware(PRESETS[run.hardware])
 
 
-def compare_run(run: BenchRun, serving: str = ROCM_FAMILY) -> Comparison:
-    workload = restated(run, serving)
+def compare_run(run: BenchRun) -> Comparison:
+    family = run_family(run)
+    workload = restated(run, family)
     metrics = evaluate_workload(_hardware(run), workload)
     return Comparison(run.label, run.hardware, PRESETS[run.hardware], run.label,
                       workload.name, "output_tokens_per_s_per_chip", "tokens/s/chip",
                       run.output_tokens_per_s_per_chip,
                       metrics.metrics.get("output_tokens_per_s_per_chip", 0.0),
-                      metrics.feasible, "LLM-Inference-Bench run",
-                      "fit" if run.fits_rocm else "held-out", serving)
+                      metrics.feasible, "LLM-Inference-Bench run", run_role(run), family)
 
 
-def rocm_check(serving: str = ROCM_FAMILY) -> tuple[Summary, Summary, int]:
-    """Summaries of the MI300X vLLM runs the ROCm fit used and of those it never saw, and
-    how many runs were left out as infeasible."""
-    comparisons = [compare_run(run, serving) for run in mi300x_vllm_runs()]
-    feasible = [c for c in comparisons if c.feasible]
-    return (summarise([c for c in feasible if c.role == "fit"]),
-            summarise([c for c in feasible if c.role == "held-out"]),
-            len(comparisons) - len(feasible))
+@dataclass(frozen=True, slots=True)
+class RunCheck:
+    """One chip and framework: the runs its family was fitted on and those it never saw."""
+
+    preset: str
+    framework: str
+    family: str
+    fit: Summary
+    held_out: Summary
+    infeasible: int
+    """Runs whose batch's KV cache does not fit the model's memory (vLLM queues such
+    sequences): neither fitted nor checked."""
+    worst: str
+    """The held-out run furthest off, with its error."""
+
+
+def bench_check() -> list[RunCheck]:
+    """Every run on a chip with a preset, restated with its framework's serving family."""
+    checks: list[RunCheck] = []
+    groups: dict[tuple[str, str], list[BenchRun]] = {}
+    for run in bench_runs():
+        if run.hardware in PRESETS:
+            groups.setdefault((run.hardware, run.framework), []).append(run)
+    for (hardware, framework), runs in groups.items():
+        comparisons = [compare_run(run) for run in runs]
+        feasible = [c for c in comparisons if c.feasible]
+        held_out = [c for c in feasible if c.role == "held-out"]
+        worst = max(held_out, key=lambda c: c.ratio)
+        checks.append(RunCheck(PRESETS[hardware], framework, comparisons[0].serving,
+                               summarise([c for c in feasible if c.role == "fit"]),
+                               summarise(held_out), len(comparisons) - len(feasible),
+                               f"{worst.row_id} {worst.error:+.0%}"))
+    return checks
 
 
 def fit_rocm_serving() -> ServingFit:

@@ -42,5 +42,6 @@ def test_json_separates_fit_and_held_out_rows() -> None:
     assert {row["serving"] for row in report["rows"]} == {"vllm-rocm-2024"}
     assert report["groups"]["held-out serving (non-NVIDIA)"]["rows"] == 4
     assert (result.exit_code == 1) == (report["summary"]["rows_beyond_2x"] > 0)
-    runs = report["vllm_rocm_runs"]
-    assert runs["fit"]["runs"] == 40 and runs["held-out"]["runs"] == 185
+    rocm = next(r for r in report["llm_inference_bench_runs"] if r["preset"] == "amd-mi300x")
+    assert rocm["serving"] == "vllm-rocm-2024"
+    assert rocm["fit"]["runs"] == 40 and rocm["held_out"]["runs"] == 185

@@ -6,10 +6,11 @@ import pytest
 
 from dse.validation.llm_inference_bench import (
     CHECK_TOKENS,
+    bench_check,
     bench_runs,
     fit_rocm_serving,
     mi300x_vllm_runs,
-    rocm_check,
+    run_role,
 )
 from dse.validation.published import published_rows
 from evaluators.serving import SERVING_OVERHEADS
@@ -41,8 +42,26 @@ def test_rocm_constants_are_the_fit_and_the_fit_never_sees_quoted_shapes() -> No
     assert not any(f" {CHECK_TOKENS}/" in label or " x1 " not in label for label in fit.rows)
 
 
-def test_held_out_runs_stay_within_the_documented_error() -> None:
-    fitted, held_out, infeasible = rocm_check()
-    assert (fitted.rows, held_out.rows, infeasible) == (40, 185, 14)
-    assert held_out.median_abs_error < 0.15
-    assert held_out.max_ratio < 2.5
+def test_every_chip_and_framework_is_checked_on_runs_its_fit_never_saw() -> None:
+    checks = {(c.preset, c.framework): c for c in bench_check()}
+    assert set(checks) == {(p, f) for p in ("nvidia-a100-80gb", "nvidia-h100-sxm")
+                           for f in ("vLLM", "TensorRT-LLM")} | {("amd-mi300x", "vLLM")}
+    rocm = checks["amd-mi300x", "vLLM"]
+    assert rocm.family == "vllm-rocm-2024"
+    assert (rocm.fit.rows, rocm.held_out.rows, rocm.infeasible) == (40, 185, 14)
+    assert rocm.held_out.median_abs_error < 0.15 and rocm.held_out.max_ratio < 2.5
+    # the NVIDIA families were fitted on published rows M084/M085/M087 (vLLM) and
+    # M088/M097/M098 (TensorRT-LLM): the same measurements are runs here
+    fitted = sum(c.fit.rows for c in checks.values() if c.preset != "amd-mi300x")
+    assert fitted == 6
+    vllm_a100 = checks["nvidia-a100-80gb", "vLLM"]
+    assert vllm_a100.family == "vllm-2024" and vllm_a100.held_out.median_abs_error < 0.10
+
+
+def test_fit_runs_of_the_nvidia_families_are_the_published_fit_rows() -> None:
+    fit = [r for r in bench_runs() if r.hardware in ("Nvidia A100 GPU", "Nvidia H100 GPU")
+           and run_role(r) == "fit"]
+    assert sorted((r.hardware[7:11], r.framework, r.model, r.gpus, r.batch) for r in fit) == [
+        ("A100", "TensorRT-LLM", "llama3-70b", 4, 1), ("A100", "vLLM", "llama3-8b", 1, 1),
+        ("A100", "vLLM", "llama3-8b", 1, 64), ("H100", "TensorRT-LLM", "llama3-70b", 4, 1),
+        ("H100", "TensorRT-LLM", "llama3-8b", 1, 64), ("H100", "vLLM", "llama3-8b", 1, 64)]
