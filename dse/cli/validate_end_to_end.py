@@ -1,0 +1,50 @@
+"""`dse validate end-to-end`: measured end-to-end GPU times against predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from dse.cli._app import console, report_config_errors
+from dse.cli.validate import validate_app
+
+
+@validate_app.command("end-to-end")
+@report_config_errors
+def end_to_end(
+    measured: Path = typer.Argument(..., help="CSV written by scripts/measure_end_to_end.py."),
+    preset: str = typer.Option("nvidia-h100-sxm", "--preset",
+                               help="Hardware preset (or file) the measurements ran on."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Decoder-layer and ResNet-50 times measured on a GPU against dse's predictions.
+
+    Measure with `python3 scripts/measure_end_to_end.py --out FILE` where PyTorch sees
+    the GPU; each row is restated as the operators dse's evaluators emit (nothing is
+    fitted to these rows) and predicted on PRESET.
+    """
+    from dse.validation.end_to_end import compare, median_abs_error, read_measurements
+
+    comparisons = compare(read_measurements(measured), preset)
+    if as_json:
+        print(json.dumps({
+            "preset": preset, "median_abs_error": median_abs_error(comparisons),
+            "rows": [{"id": c.measurement.row_id, "workload": c.measurement.workload,
+                      "params": dict(c.measurement.params), "device": c.measurement.device,
+                      "measured_s": c.measurement.measured_s, "predicted_s": c.predicted_s,
+                      "error": c.error} for c in comparisons]}, indent=2))
+        return
+    table = Table(title=f"Measured vs predicted on {preset} (error = predicted / measured - 1)",
+                  box=None, pad_edge=False)
+    for column in ("id", "device", "measured", "predicted", "error"):
+        table.add_column(column, justify="left" if column in ("id", "device") else "right")
+    for c in comparisons:
+        table.add_row(c.measurement.row_id, c.measurement.device,
+                      f"{c.measurement.measured_s * 1e3:.3f} ms", f"{c.predicted_s * 1e3:.3f} ms",
+                      f"{c.error:+.1%}")
+    console.print(table)
+    console.print(f"{len(comparisons)} rows: median |error| "
+                  f"{median_abs_error(comparisons):.1%}")

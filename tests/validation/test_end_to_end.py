@@ -1,0 +1,85 @@
+"""End-to-end rows restated from kernels alone: predictions within physical bounds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dse.config import load_hardware
+from dse.errors import ConfigError
+from dse.validation.end_to_end import Measurement, compare, predicted_s, read_measurements
+
+H100 = "nvidia-h100-sxm"
+LAYER_8B_PARAMS = 2 * 4096 * 6144 // 2 + 4096 * 4096 + 4096 * 2 * 14336 + 14336 * 4096
+
+
+def layer(mode: str, model: str, batch: int, seq: int) -> Measurement:
+    return Measurement(f"{mode}-{model}", "decoder_layer",
+                       {"mode": mode, "model": model, "batch": batch, "seq": seq,
+                        "precision": "bf16"}, 1e-3)
+
+
+def write(path: Path, rows: list[tuple[str, str, dict[str, object], object]]) -> Path:
+    lines = ["id,workload,params,measured_s,device,torch"]
+    for row_id, workload, params, measured in rows:
+        quoted = json.dumps(params).replace('"', '""')
+        lines.append(f'{row_id},{workload},"{quoted}",{measured},NVIDIA H100,2.11')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_layer_8b_has_218m_weights() -> None:
+    # fused QKV 4096 x (4096 + 2 x 1024), output 4096 x 4096, gate/up 4096 x 2 x 14336,
+    # down 14336 x 4096
+    assert pytest.approx(218.1e6, rel=1e-3) == LAYER_8B_PARAMS
+
+
+def test_decode_step_is_bound_by_streaming_weights_and_cache() -> None:
+    """Batch 1 over 2,048 cached tokens: 436 MB of weights + 8.4 MB of KV at 3.35 TB/s is
+    0.133 ms; the prediction sits above that and well under twice it."""
+    hw = load_hardware(H100)
+    floor = (2 * LAYER_8B_PARAMS + 2048 * 2 * 8 * 128 * 2) / 3.35e12
+    assert floor == pytest.approx(0.1327e-3, rel=0.01)
+    assert floor < predicted_s(hw, layer("decode", "llama3-8b", 1, 2048)) < 1.6 * floor
+
+
+def test_prefill_is_bound_by_matrix_flops() -> None:
+    """4,096 tokens: 2 x 4096 x 218.1 M GEMM FLOPs + causal attention 2 x 32 x 128 x
+    4096^2 = 1.92 TFLOP, 1.94 ms at the 989 TFLOP/s dense peak."""
+    hw = load_hardware(H100)
+    flop = 2 * 4096 * LAYER_8B_PARAMS + 2 * 32 * 128 * 4096**2
+    floor = flop / 989.4e12
+    assert floor == pytest.approx(1.94e-3, rel=0.01)
+    prefill = predicted_s(hw, layer("prefill", "llama3-8b", 1, 4096))
+    assert floor < prefill < 2 * floor
+    train = predicted_s(hw, layer("train", "llama3-8b", 1, 4096))
+    assert 2.5 * prefill < train < 4 * prefill  # backward ~2x forward, attention ~2.5x
+
+
+def test_resnet50_rows_use_the_cnn_evaluator(tmp_path: Path) -> None:
+    path = write(tmp_path / "m.csv", [
+        ("r-train", "resnet50", {"mode": "train", "batch": 256, "precision": "bf16"}, 0.1),
+        ("r-infer", "resnet50", {"mode": "inference", "batch": 256, "precision": "bf16"}, 0.03),
+    ])
+    train, infer = compare(read_measurements(path), H100)
+    # 256 images x 3 x 8.2 GFLOP per image forward: 6.3 TFLOP, 6.4 ms at the bf16 peak;
+    # batch-norm, ReLU and residual traffic (memory-bound on a GPU) add several times that
+    assert 6.4e-3 < train.predicted_s < 10 * 6.4e-3
+    assert infer.predicted_s < train.predicted_s / 2
+    assert train.error == pytest.approx(train.predicted_s / 0.1 - 1)
+
+
+def test_bad_rows_are_reported_together(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.csv", [
+        ("a", "decoder_layer", {"mode": "decode", "model": "nope", "batch": 1, "seq": 8}, 1),
+        ("b", "resnet50", {"mode": "sideways", "batch": 1}, 1),
+        ("c", "resnet50", {"mode": "train", "batch": 1}, -1),
+    ])
+    with pytest.raises(ConfigError) as info:
+        read_measurements(path)
+    text = str(info.value)
+    assert "line 2 (a): unknown model 'nope'" in text
+    assert "line 3 (b): unknown workload/mode" in text
+    assert "line 4 (c): measured_s must be positive" in text
