@@ -63,6 +63,9 @@ class SramSpec:
     exchange_overlaps_compute: bool = True
     """Moving operands through on-chip memory overlaps arithmetic. False for
     bulk-synchronous designs whose compute and exchange phases alternate (Graphcore IPU)."""
+    exchange_bandwidth_byte_per_s: float | None = None
+    """Bandwidth of the fabric that moves operands between compute units when an operator
+    is tiled over them (Graphcore's IPU-Exchange); None: `bandwidth_byte_per_s`."""
 
 
 @dataclass(frozen=True, slots=True)

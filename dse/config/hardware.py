@@ -67,6 +67,7 @@ class SramSection(_Section):
     bandwidth_tbyte_s: float = Field(gt=0)
     management: Literal["scratchpad", "cache"] = "cache"
     exchange_overlaps_compute: bool = True
+    exchange_bandwidth_tbyte_s: float | None = Field(default=None, gt=0)
 
 
 class HbmSection(_Section):
@@ -191,6 +192,8 @@ def _to_hardware(doc: HardwareFile) -> Hardware:
             bandwidth_byte_per_s=_decimal_scaled(s.bandwidth_tbyte_s, 12),
             management=s.management,
             exchange_overlaps_compute=s.exchange_overlaps_compute,
+            exchange_bandwidth_byte_per_s=None if s.exchange_bandwidth_tbyte_s is None
+            else _decimal_scaled(s.exchange_bandwidth_tbyte_s, 12),
         ),
         hbm=None
         if doc.hbm is None
@@ -313,6 +316,8 @@ def hardware_to_dict(hardware: Hardware) -> dict[str, Any]:
             "bandwidth_tbyte_s": _clean(_decimal_scaled(s.bandwidth_byte_per_s, -12)),
             "management": s.management,
             "exchange_overlaps_compute": s.exchange_overlaps_compute,
+            "exchange_bandwidth_tbyte_s": None if s.exchange_bandwidth_byte_per_s is None
+            else _clean(_decimal_scaled(s.exchange_bandwidth_byte_per_s, -12)),
         },
         "hbm": None
         if hw.hbm is None

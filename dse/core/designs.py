@@ -36,6 +36,7 @@ class DesignArrays:
     sram_bandwidth_byte_per_s: FloatArray
     sram_is_scratchpad: np.ndarray  # bool
     exchange_overlaps_compute: np.ndarray  # bool
+    exchange_bandwidth_byte_per_s: FloatArray
     hbm_capacity_bytes: FloatArray
     hbm_bandwidth_byte_per_s: FloatArray
     ddr_capacity_bytes: FloatArray
@@ -127,6 +128,8 @@ class DesignArrays:
             sram_bandwidth_byte_per_s=col(lambda h: h.sram.bandwidth_byte_per_s),
             sram_is_scratchpad=scratch,
             exchange_overlaps_compute=col(lambda h: h.sram.exchange_overlaps_compute, bool),
+            exchange_bandwidth_byte_per_s=col(
+                lambda h: h.sram.exchange_bandwidth_byte_per_s or h.sram.bandwidth_byte_per_s),
             hbm_capacity_bytes=col(lambda h: h.hbm.capacity_bytes if h.hbm else 0.0),
             hbm_bandwidth_byte_per_s=col(lambda h: h.hbm.bandwidth_byte_per_s if h.hbm else 0.0),
             ddr_capacity_bytes=col(lambda h: h.ddr.capacity_bytes if h.ddr else 0.0),
