@@ -32,9 +32,9 @@ from dse.validation.published import (
     Comparison,
     ServingFit,
     Summary,
-    _serve,
     case_role,
     published_rows,
+    serve_doc,
     serving_family,
     summarise,
 )
@@ -111,7 +111,7 @@ def run_role(run: BenchRun) -> str:
 
 
 def restated(run: BenchRun, serving: str) -> ModelWorkload:
-    raw = {**_serve(run.label, run.model, run.tokens, run.tokens, run.batch, run.gpus),
+    raw = {**serve_doc(run.label, run.model, run.tokens, run.tokens, run.batch, run.gpus),
            "serving": {"software": serving}}
     return parse_model_workloads([raw], f"<{run.label}>")[0]
 

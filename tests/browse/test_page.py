@@ -77,7 +77,7 @@ def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             context.close()
 
 
-def _serve(root: Path) -> tuple[str, Any]:
+def serve_doc(root: Path) -> tuple[str, Any]:
     server = make_server(root, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
@@ -86,7 +86,7 @@ def _serve(root: Path) -> tuple[str, Any]:
 @pytest.fixture(scope="module")
 def served(small_results: Path) -> Iterator[str]:
     """`dse browse`'s server on a free port over the small generated results folder."""
-    url, server = _serve(small_results)
+    url, server = serve_doc(small_results)
     try:
         yield url
     finally:
@@ -189,7 +189,7 @@ def test_report_is_one_self_contained_file(browser_page, small_results, tmp_path
 
 def test_unusable_folder_serves_a_page_that_says_why(browser_page, tmp_path):
     page = browser_page
-    url, server = _serve(tmp_path)  # an empty folder
+    url, server = serve_doc(tmp_path)  # an empty folder
     try:
         page.goto(url)
         assert "Cannot show these results" in page.inner_text("h1")
@@ -211,7 +211,7 @@ def test_api_answers_json_and_explains_unknown_trials(served):
 def test_page_of_a_real_search(browser_page, real_search_results):
     page = browser_page
     front = pareto_front(open_results(real_search_results))
-    url, server = _serve(real_search_results)
+    url, server = serve_doc(real_search_results)
     try:
         _open(page, url)
         pairs = len(front.objectives) * (len(front.objectives) - 1) // 2
@@ -241,7 +241,7 @@ def test_page_of_a_search_that_has_not_finished_a_trial(browser_page, tmp_path, 
     page = browser_page
     (tmp_path / "metadata.json").write_text(json.dumps(writer.metadata("running")))
     (tmp_path / "space.yaml").write_text("# just started\n")
-    url, server = _serve(tmp_path)
+    url, server = serve_doc(tmp_path)
     try:
         _open(page, url)
         assert page.inner_text("#summary .badge") == "running"
