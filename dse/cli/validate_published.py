@@ -42,7 +42,7 @@ def published(
         raise typer.Exit(2)
     summary = summarise(comparisons)
     groups = group_summaries(comparisons)
-    runs = bench_check()
+    runs = bench_check(chip or None)
     if as_json:
         print(json.dumps({
             "summary": {"rows": summary.rows, "median_abs_error": summary.median_abs_error,
@@ -87,8 +87,9 @@ def published(
             console.print(f"  {name}: {g.rows} rows, median |error| "
                           f"{g.median_abs_error:.1%}, worst {g.max_ratio:.2f}x, "
                           f"{g.rows_beyond_2x} beyond 2x")
-        console.print("LLM-Inference-Bench runs beyond the quoted rows (same source), "
-                      "restated with their framework's family:")
+        if runs:
+            console.print("LLM-Inference-Bench runs beyond the quoted rows (same source), "
+                          "restated with their framework's family:")
         for r in runs:
             fitted = (f"fitted on {r.fit.rows} (median |error| {r.fit.median_abs_error:.1%})"
                       if r.fit.rows else "none fitted")

@@ -147,12 +147,14 @@ class RunCheck:
     """The held-out run furthest off, with its error."""
 
 
-def bench_check() -> list[RunCheck]:
-    """Every run on a chip with a preset, restated with its framework's serving family."""
+def bench_check(chip: str | None = None) -> list[RunCheck]:
+    """Every run on a chip with a preset (or only on `chip`, a preset or benchmark name),
+    restated with its framework's serving family."""
+    wanted = CHIP_PRESETS.get(chip, chip) if chip else None
     checks: list[RunCheck] = []
     groups: dict[tuple[str, str], list[BenchRun]] = {}
     for run in bench_runs():
-        if run.hardware in PRESETS:
+        if run.hardware in PRESETS and wanted in (None, run.hardware, PRESETS[run.hardware]):
             groups.setdefault((run.hardware, run.framework), []).append(run)
     for (hardware, framework), runs in groups.items():
         comparisons = [compare_run(run) for run in runs]
