@@ -35,7 +35,8 @@ def end_to_end(
             "rows": [{"id": c.measurement.row_id, "workload": c.measurement.workload,
                       "params": dict(c.measurement.params), "device": c.measurement.device,
                       "measured_s": c.measurement.measured_s, "predicted_s": c.predicted_s,
-                      "error": c.error} for c in comparisons]}, indent=2))
+                      "error": c.error, "infeasible_reasons": list(c.infeasible_reasons)}
+                     for c in comparisons]}, indent=2))
         return
     table = Table(title=f"Measured vs predicted on {preset} (error = predicted / measured - 1)",
                   box=None, pad_edge=False)
@@ -44,7 +45,8 @@ def end_to_end(
     for c in comparisons:
         table.add_row(c.measurement.row_id, c.measurement.device,
                       f"{c.measurement.measured_s * 1e3:.3f} ms", f"{c.predicted_s * 1e3:.3f} ms",
-                      f"{c.error:+.1%}")
+                      f"{c.error:+.1%}" + (" (infeasible: " + "; ".join(c.infeasible_reasons)
+                                           + ")" if c.infeasible_reasons else ""))
     console.print(table)
     console.print(f"{len(comparisons)} rows: median |error| "
                   f"{median_abs_error(comparisons):.1%}")

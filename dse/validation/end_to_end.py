@@ -58,6 +58,9 @@ class Measurement:
 class EndToEndComparison:
     measurement: Measurement
     predicted_s: float
+    infeasible_reasons: tuple[str, ...] = ()
+    """Why the design cannot run the row as stated (e.g. no such precision); the time is
+    then what the core computed regardless."""
 
     @property
     def error(self) -> float:
@@ -105,7 +108,7 @@ def read_measurements(path: Path) -> list[Measurement]:
 
 
 def _layer_s(hw: Hardware, arch: TransformerArchitecture, mode: str, batch: int, seq: int,
-             precision: str) -> float:
+             precision: str) -> tuple[float, tuple[str, ...]]:
     e = ELEMENT_BYTES[precision]
     weights = float(e * sum(k * n for k, n in weight_matmul_shapes(arch, 1)))
     resident = weights
@@ -126,10 +129,11 @@ def _layer_s(hw: Hardware, arch: TransformerArchitecture, mode: str, batch: int,
         ops = forward(seq, seq)
     result = run_phases([hw], [Phase("layer", tuple(ops))], resident_bytes=resident,
                         graph_captured=mode == "decode")
-    return float(result.phase_time_s["layer"][0])
+    return float(result.phase_time_s["layer"][0]), tuple(result.reasons[0])
 
 
-def predicted_s(hw: Hardware, m: Measurement) -> float:
+def predict(hw: Hardware, m: Measurement) -> tuple[float, tuple[str, ...]]:
+    """Predicted seconds for the row on `hw`, and why `hw` cannot run it (if so)."""
     p = m.params
     precision = str(p.get("precision", "bf16"))
     batch = int(p["batch"])
@@ -140,13 +144,18 @@ def predicted_s(hw: Hardware, m: Measurement) -> float:
     kind = "training" if p["mode"] == "train" else "inference"
     workload = parse_model_workloads([{"name": m.row_id, "kind": kind, "model": "resnet50",
                                        "precision": precision, "batch": batch}], m.row_id)[0]
-    return float(evaluate_workload(hw, workload).metrics["step_time_s"])
+    result = evaluate_workload(hw, workload)
+    return result.metrics.get("step_time_s", math.nan), tuple(result.infeasible_reasons)
+
+
+def predicted_s(hw: Hardware, m: Measurement) -> float:
+    return predict(hw, m)[0]
 
 
 def compare(measurements: Sequence[Measurement], preset: str = "nvidia-h100-sxm"
             ) -> list[EndToEndComparison]:
     hw = load_hardware(preset)
-    return [EndToEndComparison(m, predicted_s(hw, m)) for m in measurements]
+    return [EndToEndComparison(m, *predict(hw, m)) for m in measurements]
 
 
 def median_abs_error(comparisons: Sequence[EndToEndComparison]) -> float:

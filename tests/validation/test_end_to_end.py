@@ -71,6 +71,16 @@ def test_resnet50_rows_use_the_cnn_evaluator(tmp_path: Path) -> None:
     assert train.error == pytest.approx(train.predicted_s / 0.1 - 1)
 
 
+def test_a_design_that_cannot_run_the_row_says_why(tmp_path: Path) -> None:
+    path = write(tmp_path / "m.csv", [
+        ("l", "decoder_layer", {"mode": "prefill", "model": "llama3-8b", "batch": 1,
+                                "seq": 128, "precision": "bf16"}, 0.01)])
+    (gc200,) = compare(read_measurements(path), "graphcore-gc200")  # fp16 only
+    assert any("bf16" in reason for reason in gc200.infeasible_reasons)
+    (h100,) = compare(read_measurements(path), H100)
+    assert h100.infeasible_reasons == ()
+
+
 def test_bad_rows_are_reported_together(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.csv", [
         ("a", "decoder_layer", {"mode": "decode", "model": "nope", "batch": 1, "seq": 8}, 1),
