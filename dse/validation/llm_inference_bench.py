@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -116,8 +116,13 @@ def restated(run: BenchRun, serving: str) -> ModelWorkload:
     return parse_model_workloads([raw], f"<{run.label}>")[0]
 
 
+@cache
+def _preset(name: str) -> Hardware:
+    return load_hardware(name)  # frozen: one parse per preset, shared by all its runs
+
+
 def _hardware(run: BenchRun) -> Hardware:
-    return load_hardware(PRESETS[run.hardware])
+    return _preset(PRESETS[run.hardware])
 
 
 def compare_run(run: BenchRun) -> Comparison:
