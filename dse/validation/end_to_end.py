@@ -148,10 +148,6 @@ def predict(hw: Hardware, m: Measurement) -> tuple[float, tuple[str, ...]]:
     return result.metrics.get("step_time_s", math.nan), tuple(result.infeasible_reasons)
 
 
-def predicted_s(hw: Hardware, m: Measurement) -> float:
-    return predict(hw, m)[0]
-
-
 def compare(measurements: Sequence[Measurement], preset: str = "nvidia-h100-sxm"
             ) -> list[EndToEndComparison]:
     hw = load_hardware(preset)

@@ -9,7 +9,7 @@ import pytest
 
 from dse.config import load_hardware
 from dse.errors import ConfigError
-from dse.validation.end_to_end import Measurement, compare, predicted_s, read_measurements
+from dse.validation.end_to_end import Measurement, compare, predict, read_measurements
 
 H100 = "nvidia-h100-sxm"
 LAYER_8B_PARAMS = 2 * 4096 * 6144 // 2 + 4096 * 4096 + 4096 * 2 * 14336 + 14336 * 4096
@@ -42,7 +42,7 @@ def test_decode_step_is_bound_by_streaming_weights_and_cache() -> None:
     hw = load_hardware(H100)
     floor = (2 * LAYER_8B_PARAMS + 2048 * 2 * 8 * 128 * 2) / 3.35e12
     assert floor == pytest.approx(0.1327e-3, rel=0.01)
-    assert floor < predicted_s(hw, layer("decode", "llama3-8b", 1, 2048)) < 1.6 * floor
+    assert floor < predict(hw, layer("decode", "llama3-8b", 1, 2048))[0] < 1.6 * floor
 
 
 def test_prefill_is_bound_by_matrix_flops() -> None:
@@ -52,9 +52,9 @@ def test_prefill_is_bound_by_matrix_flops() -> None:
     flop = 2 * 4096 * LAYER_8B_PARAMS + 2 * 32 * 128 * 4096**2
     floor = flop / 989.4e12
     assert floor == pytest.approx(1.94e-3, rel=0.01)
-    prefill = predicted_s(hw, layer("prefill", "llama3-8b", 1, 4096))
+    prefill = predict(hw, layer("prefill", "llama3-8b", 1, 4096))[0]
     assert floor < prefill < 2 * floor
-    train = predicted_s(hw, layer("train", "llama3-8b", 1, 4096))
+    train = predict(hw, layer("train", "llama3-8b", 1, 4096))[0]
     assert 2.5 * prefill < train < 4 * prefill  # backward ~2x forward, attention ~2.5x
 
 
