@@ -116,9 +116,15 @@ def _visible_parquet(folder: Path) -> tuple[str, ...]:
 
 
 def open_results(path: str | os.PathLike[str]) -> Results:
-    """Open a results folder written by `dse search`, or explain why it cannot be browsed."""
-    root = Path(path)
-    source = str(root)
+    """Open a results folder written by `dse search`, or explain why it cannot be browsed.
+
+    A URI (`s3://bucket/prefix?endpoint_override=…`) is read through a local mirror
+    (`dse.results.mirror`), brought up to date on every open.
+    """
+    from dse.results.mirror import is_remote, local_mirror
+
+    root = local_mirror(str(path)) if is_remote(path) else Path(path)
+    source = str(path)
     if not root.exists():
         raise ConfigError(f"no such results folder (run `dse search ... --out {root}`)", source)
     if not root.is_dir():

@@ -36,8 +36,12 @@ class DetailFormat(StrEnum):
     json = "json"
 
 
+# NOTE: str, not Path: a Path would fold the "//" of a URI such as s3://bucket/prefix.
 ResultsArg = Annotated[
-    Path, typer.Argument(help="Results folder written by `dse search --out`.", show_default=False)
+    str,
+    typer.Argument(
+        help="Results folder or URI (s3://…) written by `dse search --out`.", show_default=False
+    ),
 ]
 
 

@@ -21,7 +21,8 @@ EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 def search(
     file: Path = typer.Argument(..., help="search-space YAML file"),
     out: str = typer.Option(
-        None, "--out", help="results folder or URI (default: results/<space name>)"
+        None, "--out", help="results folder or URI such as s3://bucket/prefix (default: "
+        "results/<space name>; inside a Ray job: an absolute path or a URI)"
     ),
     trials: int = typer.Option(None, "--trials", min=1, help="budget override (trials)"),
     address: str = typer.Option(
@@ -34,10 +35,17 @@ def search(
     ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
-    """Search the design space in FILE; results go to --out as Parquet."""
+    """Search the design space in FILE; results go to --out as Parquet.
+
+    Inside a Ray job (`ray job submit`), --out must be an absolute path or a URI: the
+    job's working directory is a temporary copy that Ray deletes.
+    """
+    from dse.results.location import check_out_in_ray_job
     from dse.space import load_space
 
     space = load_space(file)  # a bad file stops here, before Ray starts
+    # a relative --out inside a Ray job would land in Ray's temporary working directory
+    check_out_in_ray_job(out, str(Path("results") / space.name))
     from dse.results import FolderExists, FolderInUse, read_trials
     from dse.runtime import SearchOptions, SearchProgress, run_search
 
