@@ -127,6 +127,25 @@ def _suite_path(name_or_path: str | Path) -> Path:
     return SUITES_DIR / f"{name_or_path}.yaml"
 
 
+def resolve_in_suite(name_or_path: str, suite_file: str | Path) -> str:
+    """A name an `include:` or `reference:` of a suite file gives, ready to load.
+
+    A path (ends in .yaml/.yml or has a `/`) is relative to the suite file's folder, as
+    paths in a search-space file are relative to that file; a name (a shipped suite, a
+    hardware preset) is returned as it is.
+
+    # NOTE: relative to the file, not to the current directory, so that a suite file
+    # and the files it names can be copied together (a results folder keeps copies,
+    # dse.results.inputs) and still load from any directory.
+    """
+    if not (name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path):
+        return name_or_path
+    path = Path(name_or_path).expanduser()
+    if not path.is_absolute():
+        path = Path(suite_file).resolve().parent / path
+    return str(path)
+
+
 @lru_cache(maxsize=64)
 def load_suite(name_or_path: str) -> Suite:
     """A suite by name (evaluators/suites/NAME.yaml) or path; ConfigError lists problems."""
@@ -169,7 +188,7 @@ def load_suite(name_or_path: str) -> Suite:
                                       tuple(fallbacks)))
     for index, inc in enumerate(doc.include):
         try:
-            sub = load_suite(inc.suite)
+            sub = load_suite(resolve_in_suite(inc.suite, path))
         except ConfigError as exc:
             problems.append(Problem(source, f"include[{index}].suite",
                                     "; ".join(str(p) for p in exc.problems)))
@@ -183,7 +202,8 @@ def load_suite(name_or_path: str) -> Suite:
         problems.append(Problem(source, "workloads", f"workload name {name!r} appears twice"))
     if problems:
         raise ConfigError(problems)
-    return Suite(doc.name, doc.description, doc.reference, tuple(entries), source)
+    return Suite(doc.name, doc.description, resolve_in_suite(doc.reference, path),
+                 tuple(entries), source)
 
 
 def _precision_for(entry: SuiteEntry, hw: Hardware) -> str:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dse.browse.detail import DesignDetail, Figure, WorkloadDetail, bound_by
 from dse.browse.results import Results, unit_from_name
 from dse.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from dse.space import SearchSpace
 
 
 def _space_dir(results: Results) -> Path:
@@ -24,14 +28,34 @@ def _space_dir(results: Results) -> Path:
     return results.root.resolve()
 
 
+def results_space(results: Results) -> SearchSpace:
+    """The search's space, from the copies of its files in the results folder.
+
+    # NOTE: a folder written before the copies existed (no inputs/space.yaml) falls back
+    # to OUT/space.yaml read beside the original space file, which works only where that
+    # file's folder still is.
+    """
+    from dse.results.inputs import has_copies, load_results_space
+    from dse.space import space_from_text
+
+    if has_copies(results.root):
+        return load_results_space(results.root)
+    if results.space_text is None:
+        raise ConfigError(
+            "no space.yaml in the results folder: cannot evaluate other presets on its suite",
+            str(results.root),
+        )
+    return space_from_text(
+        results.space_text, str(results.root / "space.yaml"), space_dir=_space_dir(results)
+    )
+
+
 def evaluate_presets(results: Results, names: Sequence[str]) -> list[DesignDetail]:
     """Evaluate hardware presets on the results' suite; labels say they were run now."""
     if not names:
         return []
     from dse.config import list_presets, load_hardware
     from dse.search.evaluation import evaluate_references
-    from dse.space import space_from_text
-
     known = list_presets()
     unknown = [name for name in names if name not in known]
     if unknown:
@@ -46,16 +70,9 @@ def evaluate_presets(results: Results, names: Sequence[str]) -> list[DesignDetai
                 for name in unknown
             ]
         )
-    if results.space_text is None:
-        raise ConfigError(
-            "no space.yaml in the results folder: cannot evaluate other presets on its suite",
-            str(results.root),
-        )
     # NOTE: evaluated with the dse installed now, which may differ from the one that ran
     # the search (metadata dse_version); the label says so rather than hiding it.
-    space = space_from_text(
-        results.space_text, str(results.root / "space.yaml"), space_dir=_space_dir(results)
-    )
+    space = results_space(results)
     outcomes = evaluate_references(space, [load_hardware(name) for name in names])
     details = []
     for name, outcome in zip(names, outcomes, strict=True):

@@ -236,8 +236,14 @@ class ResultsFolder:
     # -- the results -----------------------------------------------------------------
 
     def start(self, space: SearchSpace, metadata: dict[str, Any]) -> None:
+        from dse.results.inputs import INPUTS_DIR, collect_inputs
+
+        copies = collect_inputs(space)  # every file the space names, read before writing
         self.makedirs()
         self.write_bytes(SPACE_FILE, space.text.encode("utf-8"))
+        self.filesystem.create_dir(self.path(INPUTS_DIR), recursive=True)
+        for relative, data in copies.contents.items():
+            self.write_bytes(relative, data)
         self.write_json(METADATA_FILE, metadata)
 
     def write_outcomes(
