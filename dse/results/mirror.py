@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -79,7 +80,8 @@ def local_mirror(uri: str) -> Path:
         if unchanged:
             continue
         local.parent.mkdir(parents=True, exist_ok=True)
-        temporary = local.with_name(f".{local.name}.tmp")
+        # a name of this process's own: two readers may bring one mirror up to date at once
+        temporary = local.with_name(f".{local.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
         try:
             with folder.filesystem.open_input_stream(entry.path) as source, open(
                 temporary, "wb"

@@ -116,13 +116,16 @@ class ResultsFolder:
 
     def is_bare_skeleton(self) -> bool:
         """Only what a driver killed before writing metadata.json leaves: empty part
-        folders and its lock. Such a folder holds no results and may be started afresh."""
+        folders, its lock, space.yaml and the input copies (`start` writes them before
+        metadata.json). Such a folder holds no results and may be started afresh."""
+        from dse.results.inputs import INPUTS_DIR
+
         if self.exists(METADATA_FILE):
             return False
         if self.part_names(TRIALS_DIR) or self.part_names(EVALUATIONS_DIR):
             return False
         entries = self.filesystem.get_file_info(pafs.FileSelector(self.root, recursive=False))
-        allowed = {TRIALS_DIR, EVALUATIONS_DIR, LOCK_FILE}
+        allowed = {TRIALS_DIR, EVALUATIONS_DIR, LOCK_FILE, SPACE_FILE, INPUTS_DIR}
         return all(e.base_name in allowed for e in entries)
 
     def makedirs(self) -> None:

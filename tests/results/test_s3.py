@@ -16,6 +16,7 @@ import pyarrow.fs as pafs
 import pytest
 from typer.testing import CliRunner
 
+from dse.browse.results import open_results
 from dse.cli import app
 from dse.results import read_metadata, read_trials
 
@@ -97,4 +98,12 @@ def test_a_search_written_to_s3_is_read_back_and_resumed(s3_endpoint: str, ray_c
     _invoke("search", str(QUICKSTART), "--out", uri, "--trials", "40", "--resume", "--quiet")
     assert read_trials(uri)["trial_number"].tolist() == list(range(40))
     front = json.loads(_invoke("pareto", uri, "--format", "json").stdout)
-    assert all(0 <= row["trial_number"] < 40 for row in front)  # the mirror caught up
+    assert all(0 <= row["trial_number"] < 40 for row in front)
+    # the readers' local mirror caught up: every trials part on the server, and no other
+    remote_parts = sorted(
+        i.base_name for i in s3.get_file_info(
+            pafs.FileSelector(f"{BUCKET}/searches/quickstart/trials"))
+        if i.base_name.endswith(".parquet"))
+    opened = open_results(uri)
+    assert sorted(Path(p).name for p in opened.trial_files) == remote_parts
+    assert len(remote_parts) >= 2  # the first session's parts and the resumed session's

@@ -158,3 +158,17 @@ def test_results_are_read_without_the_original_files(
     _invoke("search", "space.yaml", "--out", str(out), "--trials", "32", "--resume",
             "--quiet")
     assert read_trials(out)["trial_number"].tolist() == list(range(32))
+
+
+def test_a_start_killed_before_metadata_leaves_a_folder_that_starts_afresh(
+    tmp_path: Path,
+) -> None:
+    from dse.results import ResultsFolder
+
+    space_file = _write_project(tmp_path / "project")
+    folder = ResultsFolder.open(tmp_path / "out")
+    folder.start(load_space(space_file), {"format_version": 1, "status": "running"})
+    (tmp_path / "out" / "metadata.json").unlink()  # as if killed just before it
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "evaluations", "inputs", "space.yaml", "trials"]
+    assert folder.is_bare_skeleton()
