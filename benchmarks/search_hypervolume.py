@@ -159,7 +159,20 @@ class Run:
         self.values[[t.number for t in trials]] = objective_rows(self.space, outcomes)
 
 
-def run_group(space_path: str, specs: Sequence[RunSpec], out_paths: Sequence[str]) -> list[str]:
+def save_run(run: Run, path: str, elapsed_s: float, told: int) -> None:
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, values=run.values[:told], reached=told, elapsed_s=elapsed_s,
+             sampler_s=run.sampler_s, evaluation_s=run.evaluation_s,
+             distinct=len(run.distinct))
+    os.replace(tmp, path)
+
+
+def partial_path(path: str) -> str:
+    return path.replace(".npz", ".partial.npz")
+
+
+def run_group(space_path: str, specs: Sequence[RunSpec], out_paths: Sequence[str],
+              milestones: Sequence[int] = ()) -> list[str]:
     """Runs in lockstep in one process; each writes its .npz when it has finished.
 
     # NOTE: the cost core is vectorised over designs (3.8 ms per design in batches of
@@ -173,6 +186,8 @@ def run_group(space_path: str, specs: Sequence[RunSpec], out_paths: Sequence[str
     runs = [Run(space, spec) for spec in specs]
     started = time.perf_counter()
     active = list(zip(runs, out_paths, strict=True))
+    told = dict.fromkeys(range(len(runs)), 0)
+    last_report = started
     while active:
         for run, _ in active:
             run.fill()
@@ -187,16 +202,25 @@ def run_group(space_path: str, specs: Sequence[RunSpec], out_paths: Sequence[str
             run.distinct.update(json.dumps(dict(t.params), sort_keys=True, default=str)
                                 for t in trials)
             run.tell(trials, got)
+            # NOTE: chunks are told in the order they were asked, so after this tell
+            # every trial below `told` has its result: a budget reached is a snapshot
+            # the table can use if the study is stopped before the run ends.
+            index = runs.index(run)
+            before, told[index] = told[index], told[index] + len(trials)
+            if any(before < m <= told[index] for m in milestones):
+                save_run(run, partial_path(out_paths[index]),
+                         time.perf_counter() - started, told[index])
+        if time.perf_counter() - last_report > 120:
+            last_report = time.perf_counter()
+            print(f"    [{time.perf_counter() - started:.0f} s] " + ", ".join(
+                f"{r.spec.label}/{r.spec.seed}: {told[i]}" for i, r in enumerate(runs)),
+                flush=True)
         still = []
         for run, path in active:
             if run.in_flight or (run.asked < run.spec.trials and not run.stopped_early):
                 still.append((run, path))
                 continue
-            tmp = path + ".tmp.npz"
-            np.savez(tmp, values=run.values[: run.asked], reached=run.asked,
-                     elapsed_s=time.perf_counter() - started, sampler_s=run.sampler_s,
-                     evaluation_s=run.evaluation_s, distinct=len(run.distinct))
-            os.replace(tmp, path)
+            save_run(run, path, time.perf_counter() - started, run.asked)
         active = still
     return list(out_paths)
 
@@ -244,7 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="SAMPLER:TRIALS, one more run whose designs join the reference front")
     parser.add_argument("--dense", action="store_true",
                         help="small spaces: add every distinct grid point to the reference front")
-    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="processes; runs are dealt round-robin to them and run in "
+                             "lockstep (a time-limited sampler gets one of them to itself)")
     parser.add_argument("--work", default=str(ROOT / "results" / "hypervolume-benchmark"))
     parser.add_argument("--table-only", action="store_true",
                         help="run nothing; print the table from the finished runs in --work")
@@ -275,17 +301,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     paths = {spec: str(work / f"{spec.key(space_sha)}.npz") for spec in specs}
     todo = [s for s in specs if not Path(paths[s]).exists()]
+    if not args.table_only:  # a snapshot is only used when its run is not going to finish
+        for spec in todo:
+            Path(partial_path(paths[spec])).unlink(missing_ok=True)
     print(f"space {args.space}: {len(space.parameters)} parameters, "
           f"{space.cardinality():.3g} distinct designs; {len(specs)} runs, "
           f"{len(todo)} to do, {args.jobs} at a time; work folder {work}", flush=True)
     if todo and not args.table_only:
-        # one process per sampler (its seeds in lockstep), the longest runs first
-        groups: dict[str, list[RunSpec]] = {}
-        for spec in sorted(todo, key=lambda s: -s.trials):
-            groups.setdefault(spec.label, []).append(spec)
-        with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(run_group, args.space, group, [paths[s] for s in group]):
-                       group for group in groups.values()}
+        # `--jobs` processes, the runs dealt round-robin (each process's runs in
+        # lockstep); a sampler with a time limit (TPE) gets a process of its own
+        limited = [s for s in todo if s.max_sampler_s]
+        dealt: list[list[RunSpec]] = [[] for _ in range(max(args.jobs - bool(limited), 1))]
+        for i, spec in enumerate(s for s in todo if not s.max_sampler_s):
+            dealt[i % len(dealt)].append(spec)
+        groups = [g for g in [*dealt, limited] if g]
+        with concurrent.futures.ProcessPoolExecutor(max_workers=len(groups)) as pool:
+            futures = {pool.submit(run_group, args.space, group, [paths[s] for s in group],
+                                   budgets): group for group in groups}
             for future in concurrent.futures.as_completed(futures):
                 future.result()
                 for spec in futures[future]:
@@ -298,9 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     runs: dict[RunSpec, dict[str, Any]] = {}
     for spec in specs:
-        if Path(paths[spec]).exists():
-            with np.load(paths[spec]) as run:
-                runs[spec] = {k: run[k] for k in run.files}
+        # a finished run, else the snapshot at the last budget it reached
+        for path in (paths[spec], partial_path(paths[spec])):
+            if Path(path).exists():
+                with np.load(path) as run:
+                    runs[spec] = {k: run[k] for k in run.files}
+                break
     if not runs:
         print("no finished runs", file=sys.stderr)
         return 1
