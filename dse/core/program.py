@@ -38,6 +38,7 @@ import numpy as np
 from dse.core import operators as K
 from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
 from dse.core.designs import PRECISION_INDEX, DesignArrays
+from dse.core.host import HostIssue, fastest_issue
 from dse.core.operators import OperatorArrays
 from dse.hardware import PRECISIONS, Hardware
 from dse.workload import Operator
@@ -80,6 +81,46 @@ class ProgramResult:
         for bound, t in zip(self.bound_by[design], self.time_s[design], strict=True):
             out[BOUND_NAMES[int(bound)]] += float(t)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Traffic:
+    """One recompute decision's per-operator figures, `(n_designs, n_ops)` arrays."""
+
+    flops: np.ndarray
+    bytes_by_level: dict[int, np.ndarray]
+    t_compute: np.ndarray
+    t_hbm: np.ndarray
+    t_ddr: np.ndarray
+    t_sram: np.ndarray
+    t_serial: np.ndarray
+    t_sram_parallel: np.ndarray
+    e_comp: np.ndarray
+    e_mem: np.ndarray
+
+    def select(self, other: _Traffic, where: np.ndarray) -> _Traffic:
+        """`other`'s figures where `where`, this one's elsewhere."""
+        def pick(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+            return np.asarray(np.where(where, theirs, mine), dtype=float)
+
+        return _Traffic(
+            pick(self.flops, other.flops),
+            {lvl: pick(v, other.bytes_by_level[lvl]) for lvl, v in self.bytes_by_level.items()},
+            *(pick(getattr(self, f), getattr(other, f)) for f in (
+                "t_compute", "t_hbm", "t_ddr", "t_sram", "t_serial", "t_sram_parallel",
+                "e_comp", "e_mem")))
+
+
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """Device times of one recompute decision after prefetch, and its sustained clock."""
+
+    traffic: _Traffic
+    t_hbm: np.ndarray
+    t_ddr: np.ndarray
+    t_mem: np.ndarray
+    host_dev_time: np.ndarray
+    r_sustained: np.ndarray
 
 
 def _capped_clock(
@@ -130,6 +171,7 @@ def evaluate_program(
     resident_bytes: float | np.ndarray | None = None,
     graph_captured: bool = True,
     back_to_back_runs: float = math.inf,
+    phase_starts: Sequence[int] = (),
     calibration: Calibration = DEFAULT_CALIBRATION,
 ) -> ProgramResult:
     """Cost of running `ops` in order on every design.
@@ -140,6 +182,8 @@ def evaluate_program(
     graph_captured: the program may be captured as a graph where the design supports it.
     back_to_back_runs: how many times the program runs back to back (sets how long the
         power limiter has been active); infinity means steady state.
+    phase_starts: indices of operators that begin a phase: the host issues them only
+        once the device has finished everything before (see `dse.core.host.pipeline`).
     """
     dz = (
         designs
@@ -289,7 +333,6 @@ def evaluate_program(
     # padded tensor tiles; never charge worse than the vector rate.
     rate = np.where(rowb(is_gemm_like), np.maximum(tensor_rate, vector_rate), vector_rate)
     flops_exec = row(oa.flops)
-    t_compute = flops_exec / rate  # at boost clock
 
     # Tiling re-reads when the GEMM's working set exceeds SRAM.
     weights_exec = row(oa.weight_bytes)
@@ -309,27 +352,9 @@ def evaluate_program(
     act_offchip = np.where(rowb(is_dataflow | (kind == K.KIND_COLLECTIVE)),
                            (in_b - reused) + written + extra_inputs, 0.0)
 
-    # Backward passes: refetch saved activations, or recompute them where cheaper.
-    saved = row(oa.saved_activation_bytes)
-    act_bw = np.select(
-        [act_level == BOUND_HBM, act_level == BOUND_DDR],
-        [dz.hbm_bandwidth_byte_per_s * cal.hbm_efficiency,
-         dz.ddr_bandwidth_byte_per_s * cal.ddr_efficiency],
-        default=dz.sram_bandwidth_byte_per_s * cal.sram_efficiency,
-    )
-    refetch_t = saved / col(act_bw)
-    recompute_t = row(oa.recompute_flops) / rate
-    recompute = (saved > 0) & (saved > col(act_room)) & (recompute_t < refetch_t)
-    act_offchip = np.where(recompute, np.maximum(0.0, act_offchip - saved), act_offchip)
-    flops_exec = np.where(recompute, flops_exec + row(oa.recompute_flops), flops_exec)
-    t_compute = flops_exec / rate
-
-    # Bytes per level per execution.
+    # Per-operator traffic and times (before prefetch), for a given recompute decision.
     act_at = {lvl: colb(act_level == lvl) for lvl in (BOUND_SRAM, BOUND_HBM, BOUND_DDR)}
-    bytes_lvl = {
-        lvl: np.where(act_at[lvl], act_offchip, 0.0) + weight_reads * col(w_frac[lvl])
-        for lvl in (BOUND_HBM, BOUND_DDR)
-    }
+    saved = row(oa.saved_activation_bytes)
     # NOTE: each output block of a tiled GEMM reads its rows of A and columns of B from
     # outside the compute unit: flops x bytes x (1/block_m + 1/block_n) / 2. A GPU streams
     # fixed tile_m x tile_n blocks through waves; a bulk-synchronous design (Graphcore's
@@ -339,54 +364,58 @@ def evaluate_program(
     share = np.maximum(tm * tn, batch * m * n / units)
     block_m = np.where(bsp_col, np.clip(np.sqrt(share), tm, np.maximum(m, tm)), tm)
     block_n = np.where(bsp_col, np.clip(share / block_m, tn, np.maximum(n, tn)), tn)
-    tile_traffic = np.where(
-        rowb(is_gemm_like), flops_exec * elt * (1.0 / block_m + 1.0 / block_n) / 2.0, 0.0
-    )
+    tile_bytes_per_flop = np.where(
+        rowb(is_gemm_like), elt * (1.0 / block_m + 1.0 / block_n) / 2.0, 0.0)
     operand_bytes = np.where(rowb(is_dataflow), in_b + out_b + weight_reads, 0.0)
-    bytes_lvl[BOUND_SRAM] = tile_traffic + operand_bytes + np.where(
-        act_at[BOUND_SRAM], act_offchip, 0.0
-    )
-
     hbm_bw = col(dz.hbm_bandwidth_byte_per_s * cal.hbm_efficiency)
     ddr_bw = col(dz.ddr_bandwidth_byte_per_s * cal.ddr_efficiency)
     sram_bw = col(dz.sram_bandwidth_byte_per_s * cal.sram_efficiency)
-    t_hbm = np.where(bytes_lvl[BOUND_HBM] > 0, bytes_lvl[BOUND_HBM] / (hbm_bw + 1e-30), 0.0)
-    t_ddr = np.where(bytes_lvl[BOUND_DDR] > 0, bytes_lvl[BOUND_DDR] / (ddr_bw + 1e-30), 0.0)
     # NOTE: operands moving between compute units (`tile_traffic`) cross the on-chip
     # fabric at its exchange bandwidth -- Graphcore's IPU-Exchange moves 8 TB/s between
     # tiles while each tile reads its own memory at 47.5 TB/s in all -- and the rest of
     # the on-chip traffic is local; designs that give no exchange bandwidth move both at
     # the SRAM bandwidth.
     exchange_bw = col(dz.exchange_bandwidth_byte_per_s * cal.sram_efficiency)
-    t_exchange = tile_traffic / exchange_bw
-    t_local = (bytes_lvl[BOUND_SRAM] - tile_traffic) / sram_bw
-    t_sram = t_exchange + t_local
-
-    # Prefetch of the next operator's weights on scratchpad designs: the fetch runs while
-    # this operator computes, filling the slack its own memory traffic leaves. Only slack
-    # is used, so prefetching never makes an operator slower.
-    prefetchable = (
-        colb(dz.sram_is_scratchpad)
-        & rowb(is_dataflow & prev_dataflow)
-        & (weights_exec <= col(act_room) / 2)
-    )
     # NOTE: a bulk-synchronous design (Graphcore IPU) alternates compute, sync and
     # exchange phases (Graphcore's BSP execution model), so its exchange adds to compute
     # time instead of overlapping it; reads of a tile's own memory feed its arithmetic in
     # the compute phase and overlap it (docs/essay-systems.md).
     bulk_synchronous = colb(~dz.exchange_overlaps_compute) & rowb(is_dataflow)
-    t_serial = np.where(bulk_synchronous, t_exchange, 0.0)
-    t_sram_parallel = np.where(bulk_synchronous, t_local, t_sram)
-    slack = np.maximum(
-        0.0, t_compute + t_serial - np.maximum(np.maximum(t_hbm, t_ddr), t_sram_parallel)
-    )
-    slack_before = np.concatenate([np.zeros((n_designs, 1)), slack[:, :-1]], axis=1)
-    for lvl, t_lvl in ((BOUND_HBM, t_hbm), (BOUND_DDR, t_ddr)):
-        lvl_bw = hbm_bw if lvl == BOUND_HBM else ddr_bw
-        own = np.where(prefetchable, weight_reads * col(w_frac[lvl]) / (lvl_bw + 1e-30), 0.0)
-        hidden = np.minimum(own, slack_before)
-        t_lvl -= hidden
-        t_lvl += np.concatenate([hidden[:, 1:], np.zeros((n_designs, 1))], axis=1)
+    e_flop = dz.energy_per_flop_j[:, prec]
+    transport = cal.offchip_transport_energy_per_byte_j
+    needs_link = (rowb(kind == K.KIND_COLLECTIVE)) & (rowb(oa.link_bytes))
+    e_link = (np.where(rowb(kind == K.KIND_TRANSFER), row(oa.link_bytes), 0.0)
+              * col(dz.energy_per_byte_host_link_j)
+              + np.where(needs_link, row(oa.link_bytes), 0.0)
+              * col(dz.energy_per_byte_interconnect_j))
+
+    def traffic(recompute: np.ndarray | bool) -> _Traffic:
+        """Bytes, times at boost clock and energy of every operator: a backward pass
+        recomputes its saved activations where `recompute`, else refetches them."""
+        act = np.where(recompute, np.maximum(0.0, act_offchip - saved), act_offchip)
+        flops = np.where(recompute, flops_exec + row(oa.recompute_flops), flops_exec)
+        by_level = {
+            lvl: np.where(act_at[lvl], act, 0.0) + weight_reads * col(w_frac[lvl])
+            for lvl in (BOUND_HBM, BOUND_DDR)
+        }
+        tiles_b = flops * tile_bytes_per_flop
+        by_level[BOUND_SRAM] = tiles_b + operand_bytes + np.where(act_at[BOUND_SRAM], act, 0.0)
+        t_hbm = np.where(by_level[BOUND_HBM] > 0, by_level[BOUND_HBM] / (hbm_bw + 1e-30), 0.0)
+        t_ddr = np.where(by_level[BOUND_DDR] > 0, by_level[BOUND_DDR] / (ddr_bw + 1e-30), 0.0)
+        t_exchange = tiles_b / exchange_bw
+        t_local = (by_level[BOUND_SRAM] - tiles_b) / sram_bw
+        e_mem = (
+            by_level[BOUND_SRAM] * col(dz.energy_per_byte_sram_j)
+            + by_level[BOUND_HBM] * col(dz.energy_per_byte_hbm_j + transport)
+            + by_level[BOUND_DDR] * col(dz.energy_per_byte_ddr_j + transport)
+            + e_link
+        )
+        return _Traffic(
+            flops=flops, bytes_by_level=by_level, t_compute=flops / rate, t_hbm=t_hbm,
+            t_ddr=t_ddr, t_sram=t_exchange + t_local,
+            t_serial=np.where(bulk_synchronous, t_exchange, 0.0),
+            t_sram_parallel=np.where(bulk_synchronous, t_local, t_exchange + t_local),
+            e_comp=flops * e_flop, e_mem=e_mem)
 
     # --- host-side operators, collectives, reconfiguration -------------------------------
     link_bw = col(dz.host_link_bandwidth_byte_per_s * cal.host_link_efficiency)
@@ -399,7 +428,6 @@ def evaluate_program(
         intra, col(dz.chip_to_chip_bandwidth_byte_per_s), col(dz.node_to_node_bandwidth_byte_per_s)
     ) * cal.collective_efficiency
     coll_lat = np.where(intra, col(dz.chip_to_chip_latency_s), col(dz.node_to_node_latency_s))
-    needs_link = (rowb(kind == K.KIND_COLLECTIVE)) & (rowb(oa.link_bytes))
     no_link = needs_link & (coll_bw <= 0)
     for d in np.flatnonzero(no_link.any(axis=1)):
         reasons[d].append("collective needs chip-to-chip links the design does not have")
@@ -410,95 +438,126 @@ def evaluate_program(
     scalar_on_device = colb(dz.device_scalar_control)
     is_host_control = rowb((kind == K.KIND_SYNC) | (kind == K.KIND_SCALAR_READBACK))
 
-    # --- device time at boost clock --------------------------------------------------------
     overhead = np.where(rowb(is_dataflow), cal.kernel_device_overhead_s, 0.0)
     fused = (colb(dz.spatial_fusion)) & chained
     overhead = np.where(fused, 0.0, overhead)
-    t_mem = np.maximum(np.maximum(t_hbm, t_ddr), t_sram_parallel)
-    host_dev_time = np.select(
-        [rowb(kind == K.KIND_TRANSFER), is_host_control, rowb(kind == K.KIND_RECONFIGURE),
-         rowb(kind == K.KIND_COLLECTIVE)],
-        [t_transfer,
-         np.where(scalar_on_device, cal.device_scalar_op_s, cal.kernel_device_overhead_s),
-         np.where(colb(dz.spatial_fusion), col(dz.reconfiguration_s), 0.0),
-         np.maximum(t_link, t_mem)],
-        default=0.0,
+    budget_w = col(dz.tdp_w - dz.idle_w)
+    min_clock = col(dz.min_clock_fraction)
+    # Prefetch of the next operator's weights on scratchpad designs: the fetch runs while
+    # this operator computes, filling the slack its own memory traffic leaves. Only slack
+    # is used, so prefetching never makes an operator slower.
+    prefetchable = (
+        colb(dz.sram_is_scratchpad)
+        & rowb(is_dataflow & prev_dataflow)
+        & (weights_exec <= col(act_room) / 2)
     )
 
-    # --- power cap -----------------------------------------------------------------------
-    e_flop = dz.energy_per_flop_j[:, prec]
-    transport = cal.offchip_transport_energy_per_byte_j
-    e_mem = (
-        bytes_lvl[BOUND_SRAM] * col(dz.energy_per_byte_sram_j)
-        + bytes_lvl[BOUND_HBM] * col(dz.energy_per_byte_hbm_j + transport)
-        + bytes_lvl[BOUND_DDR] * col(dz.energy_per_byte_ddr_j + transport)
-        + np.where(rowb(kind == K.KIND_TRANSFER), row(oa.link_bytes), 0.0)
-        * col(dz.energy_per_byte_host_link_j)
-        + np.where(needs_link, row(oa.link_bytes), 0.0) * col(dz.energy_per_byte_interconnect_j)
-    )
-    e_comp = flops_exec * e_flop
-    r_sustained = _capped_clock(
-        e_comp, e_mem, t_compute,
-        np.where(rowb(is_dataflow), t_mem, host_dev_time),
-        t_serial,
-        np.where(rowb(is_dataflow), overhead, 0.0),
-        col(dz.tdp_w - dz.idle_w),
-    )
-    r_sustained = np.clip(r_sustained, col(dz.min_clock_fraction), 1.0)
+    def schedule(c: _Traffic) -> _Schedule:
+        """Prefetch, device times at boost and the sustained power-capped clock."""
+        t_hbm, t_ddr = c.t_hbm.copy(), c.t_ddr.copy()
+        slack = np.maximum(
+            0.0, c.t_compute + c.t_serial - np.maximum(np.maximum(t_hbm, t_ddr),
+                                                       c.t_sram_parallel))
+        slack_before = np.concatenate([np.zeros((n_designs, 1)), slack[:, :-1]], axis=1)
+        for lvl, t_lvl in ((BOUND_HBM, t_hbm), (BOUND_DDR, t_ddr)):
+            lvl_bw = hbm_bw if lvl == BOUND_HBM else ddr_bw
+            own = np.where(prefetchable, weight_reads * col(w_frac[lvl]) / (lvl_bw + 1e-30),
+                           0.0)
+            hidden = np.minimum(own, slack_before)
+            t_lvl -= hidden
+            t_lvl += np.concatenate([hidden[:, 1:], np.zeros((n_designs, 1))], axis=1)
+        t_mem = np.maximum(np.maximum(t_hbm, t_ddr), c.t_sram_parallel)
+        host_dev_time = np.select(
+            [rowb(kind == K.KIND_TRANSFER), is_host_control, rowb(kind == K.KIND_RECONFIGURE),
+             rowb(kind == K.KIND_COLLECTIVE)],
+            [t_transfer,
+             np.where(scalar_on_device, cal.device_scalar_op_s, cal.kernel_device_overhead_s),
+             np.where(colb(dz.spatial_fusion), col(dz.reconfiguration_s), 0.0),
+             np.maximum(t_link, t_mem)],
+            default=0.0,
+        )
+        r_sustained = _capped_clock(
+            c.e_comp, c.e_mem, c.t_compute,
+            np.where(rowb(is_dataflow), t_mem, host_dev_time),
+            c.t_serial,
+            np.where(rowb(is_dataflow), overhead, 0.0),
+            budget_w,
+        )
+        return _Schedule(c, t_hbm, t_ddr, t_mem, host_dev_time,
+                         np.clip(r_sustained, min_clock, 1.0))
 
-    def device_times(r: np.ndarray) -> np.ndarray:
+    def device_times(sc: _Schedule, r: np.ndarray) -> np.ndarray:
         """Device busy time per operator, all repeats, at clock fraction r."""
-        dataflow_t = np.maximum(t_compute / r + t_serial, t_mem) + overhead
-        return np.where(rowb(is_dataflow), dataflow_t, host_dev_time) * count
+        dataflow_t = np.maximum(sc.traffic.t_compute / r + sc.traffic.t_serial,
+                                sc.t_mem) + overhead
+        return np.where(rowb(is_dataflow), dataflow_t, sc.host_dev_time) * count
 
     # --- host issue and the asynchronous pipeline ------------------------------------------
     has_host_control = bool(np.isin(kind, (K.KIND_SYNC, K.KIND_SCALAR_READBACK)).any())
-    graph_mode = (
-        graph_captured & dz.graph_capture & (dz.device_scalar_control | (not has_host_control))
-    )
     # Syncs, read-backs and reconfigurations pay only the driver launch.
     dispatch = np.array([cal.eager_dispatch_s.get(K.KIND_NAMES[c], 0.0) for c in kind])
-    eager_issue = col(dz.kernel_launch_s) + row(dispatch)
-    issue = np.where(colb(graph_mode), col(dz.graph_launch_per_op_s), eager_issue)
-    issue = np.where(fused | rowb(kind == K.KIND_RECONFIGURE), 0.0, issue)
-    blocking = (is_host_control & ~scalar_on_device) | (
-        (rowb(kind == K.KIND_TRANSFER)) & ~pinned
+    no_issue = fused | rowb(kind == K.KIND_RECONFIGURE)
+    shape = (n_designs, n_ops)
+    host_plan = HostIssue(
+        eager_issue_s=np.where(no_issue, 0.0, col(dz.kernel_launch_s) + row(dispatch)),
+        graph_issue_s=np.broadcast_to(
+            np.where(no_issue, 0.0, col(dz.graph_launch_per_op_s)), shape),
+        graph_start_s=dz.kernel_launch_s,  # one graph launch
+        can_capture=graph_captured & dz.graph_capture
+        & (dz.device_scalar_control | (not has_host_control)),
+        roundtrip_s=np.broadcast_to(
+            np.where(is_host_control & ~scalar_on_device, col(dz.sync_roundtrip_s), 0.0), shape),
+        blocking=np.broadcast_to((is_host_control & ~scalar_on_device) | (
+            rowb(kind == K.KIND_TRANSFER) & ~pinned), shape),
+        asynchronous=dz.async_launch,
+        count=oa.count,
+        phase_start=np.isin(np.arange(n_ops), np.asarray(phase_starts, dtype=int)),
     )
-    roundtrip = np.where(is_host_control & ~scalar_on_device, col(dz.sync_roundtrip_s), 0.0)
-    start_host = np.where(graph_mode, dz.kernel_launch_s, 0.0)  # one graph launch
-    asynchronous = dz.async_launch
 
-    def run(dev_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        host = start_host.copy()
-        dev = np.zeros(n_designs)
-        elapsed = np.zeros((n_designs, n_ops))
-        done = np.zeros(n_designs)  # the graph launch, if any, counts to the first operator
-        for o in range(n_ops):
-            c = float(oa.count[o])
-            h, d, rt = issue[:, o], dev_t[:, o] / c, roundtrip[:, o]
-            blk = blocking[:, o]
-            # blocking: drain, then each repeat pays launch + device + round trip
-            b_end = np.maximum(dev, host + h) + d + rt + (c - 1) * (h + d + rt)
-            # asynchronous launch: the host runs ahead; repeat j starts no earlier than
-            # host + j h (the latest of those constraints is at the first or last repeat)
-            a_end = np.maximum(dev + c * d, np.maximum(host + h + c * d, host + c * h + d))
-            # synchronous launch: the host waits for every operator
-            s_end = np.maximum(dev, host) + c * (h + d)
-            end = np.where(blk, b_end, np.where(asynchronous, a_end, s_end))
-            host = np.where(blk | ~asynchronous, end, host + c * h)
-            dev = end
-            now = np.maximum(host, dev)
-            elapsed[:, o] = now - done
-            done = now
-        return elapsed, np.maximum(host, dev)
+    # Backward passes refetch saved activations or recompute them, whichever is faster.
+    # NOTE: the choice is made on each option's device time at the clock it would run at
+    # (its own power-capped clock, raised by the limiter's window like the program's), and
+    # recomputing is always an option. A choice made at the boost clock, or only where the
+    # activations do not fit on chip, let a design with more bandwidth or SRAM take the
+    # option that is slower under its power cap (issue 11: 2x HBM bandwidth made a
+    # ResNet-like backward 23 % slower, its clock falling from 0.51 to 0.30 of boost).
+    plain = traffic(False)
+    can_recompute = rowb(oa.saved_activation_bytes > 0) & rowb(oa.recompute_flops > 0)
+    redo = traffic(can_recompute) if can_recompute.any() else plain
 
-    dev_sustained = device_times(r_sustained)
-    _, total_sustained = run(dev_sustained)
-    burst = np.minimum(1.0, cal.power_limiter_window_s / np.maximum(
-        total_sustained * back_to_back_runs, 1e-12))
-    r_eff = r_sustained + (1.0 - r_sustained) * col(burst)
-    dev_time = device_times(r_eff)
-    elapsed, total = run(dev_time)
+    def option_time(c: _Traffic, burst: np.ndarray) -> np.ndarray:
+        t_mem_c = np.maximum(np.maximum(c.t_hbm, c.t_ddr), c.t_sram_parallel)
+        r = np.clip(_capped_clock(c.e_comp, c.e_mem, c.t_compute, t_mem_c, c.t_serial,
+                                  overhead, budget_w), min_clock, 1.0)
+        r = r + (1.0 - r) * col(burst)
+        return np.maximum(c.t_compute / r + c.t_serial, t_mem_c) + overhead
+
+    def choose(burst: np.ndarray) -> np.ndarray:
+        if redo is plain:
+            return np.zeros((1, n_ops), dtype=bool)
+        return can_recompute & (option_time(redo, burst) < option_time(plain, burst))
+
+    def with_recompute(where: np.ndarray) -> _Traffic:
+        return plain.select(redo, where) if where.any() else plain
+
+    recompute = choose(np.zeros(n_designs))
+    sched = schedule(with_recompute(recompute))
+    _, total_sustained, _ = fastest_issue(device_times(sched, sched.r_sustained), host_plan)
+    limiter_active_s = (total_sustained * back_to_back_runs if math.isfinite(back_to_back_runs)
+                        else np.where(total_sustained > 0, math.inf, 0.0))
+    burst = np.minimum(1.0, cal.power_limiter_window_s / np.maximum(limiter_active_s, 1e-12))
+    if burst.any() and redo is not plain:
+        at_burst = choose(burst)
+        if (at_burst != recompute).any():
+            sched = schedule(with_recompute(at_burst))
+    r_eff = sched.r_sustained + (1.0 - sched.r_sustained) * col(burst)
+    dev_time = device_times(sched, r_eff)
+    elapsed, total, graph_mode = fastest_issue(dev_time, host_plan)
+    issue = np.where(colb(graph_mode), host_plan.graph_issue_s, host_plan.eager_issue_s)
+    chosen = sched.traffic
+    t_compute, t_sram, t_hbm, t_ddr, t_mem = (
+        chosen.t_compute, chosen.t_sram, sched.t_hbm, sched.t_ddr, sched.t_mem)
+    e_comp, e_mem, bytes_lvl = chosen.e_comp, chosen.e_mem, chosen.bytes_by_level
 
     # --- energy ----------------------------------------------------------------------------
     dyn = (e_comp * r_eff**2 + e_mem) * count
