@@ -43,6 +43,11 @@ def random_points(space: SearchSpace, count: int, seed: int) -> list[PointToEval
             for i in range(count)]
 
 
+def _remote(space_ref: object, points: list[PointToEvaluate]) -> object:
+    columns = {n: [p.params[n] for p in points] for n in points[0].params}
+    return evaluate_chunk.remote(space_ref, [p.trial_number for p in points], columns)
+
+
 def evaluation_rate(space: SearchSpace, workers: int, designs: int, chunk: int,
                     repeats: int) -> float:
     ray.init(address="local", num_cpus=workers, include_dashboard=False,
@@ -50,13 +55,12 @@ def evaluation_rate(space: SearchSpace, workers: int, designs: int, chunk: int,
     try:
         space_ref = ray.put(space)
         warm = random_points(space, chunk * workers, seed=99)
-        ray.get([evaluate_chunk.remote(space_ref, warm[i : i + chunk])
-                 for i in range(0, len(warm), chunk)])
+        ray.get([_remote(space_ref, warm[i : i + chunk]) for i in range(0, len(warm), chunk)])
         rates = []
         for repeat in range(repeats):
             points = random_points(space, designs, seed=repeat)
             started = time.perf_counter()
-            ray.get([evaluate_chunk.remote(space_ref, points[i : i + chunk])
+            ray.get([_remote(space_ref, points[i : i + chunk])
                      for i in range(0, len(points), chunk)])
             rates.append(designs / (time.perf_counter() - started))
         return statistics.median(rates)

@@ -34,7 +34,7 @@ from dse.search.expressions import Expression, ExpressionError, Value
 
 SPACE_FORMAT_VERSION = 1
 
-SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "gp", "random", "grid")
+SAMPLERS: tuple[str, ...] = ("async_nsga2", "nsga2", "nsga3", "tpe", "gp", "random", "grid")
 
 SUITE_METRICS: Mapping[str, str] = {
     "score": "throughput on the suite relative to its reference chip (1.0 = reference)",
@@ -187,7 +187,7 @@ class ObjectiveSpec(BaseModel):
 class SamplerSpec(BaseModel):
     model_config = _STRICT
 
-    name: Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"] = "nsga2"
+    name: Literal["async_nsga2", "nsga2", "nsga3", "tpe", "gp", "random", "grid"] = "async_nsga2"
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -643,6 +643,12 @@ def _structural_problems(space: SearchSpace) -> list[Problem]:
 
 
 _SAMPLER_SETTINGS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
+    "async_nsga2": {
+        "population_size": int,
+        "startup_trials": int,
+        "mutation_prob": (float, int),
+        "crossover_prob": (float, int),
+    },
     "nsga2": {
         "population_size": int,
         "mutation_prob": (float, int),

@@ -103,10 +103,10 @@ suite: {suite}               # the workload suite designs are scored on
 seed: 0
 budget:
   trials: 500                # finished trials (complete or failed)
-  batch_size: 32             # trials asked from the sampler at once (NSGA-II: one generation)
+  batch_size: 32             # async_nsga2: its population; nsga2/nsga3: one generation
   designs_per_task: 16       # designs one Ray task evaluates as a vectorised batch
 sampler:
-  name: nsga2                # nsga2 | nsga3 | tpe | gp | random | grid
+  name: async_nsga2          # async_nsga2 | nsga2 | nsga3 | tpe | gp | random | grid
   settings: {{}}
 parameters:                  # what varies: float | int | categorical
   sram_capacity_mib: {{kind: float, unit: MiB, low: 32, high: 512, log: true}}

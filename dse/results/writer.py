@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -302,6 +303,16 @@ class ResultsFolder:
         """Fetch the journal of a remote folder into the local cache when it is missing."""
         if not self.is_local and not self.journal_path.exists() and self.exists(JOURNAL_FILE):
             self.journal_path.write_bytes(self.read_bytes(JOURNAL_FILE))
+
+    def write_part(self, trials: pa.Table, evaluations: pa.Table) -> str:
+        """One committed batch given as Arrow tables (rows built by the workers):
+        evaluations part, then trials part (the commit point), as `write_outcomes`."""
+        first = pc.min(trials.column("trial_number")).as_py()
+        part = f"part-{first:08d}-{uuid.uuid4().hex[:8]}.parquet"
+        if evaluations.num_rows:
+            self.write_table(f"{EVALUATIONS_DIR}/{part}", evaluations)
+        self.write_table(f"{TRIALS_DIR}/{part}", trials)
+        return part
 
     def finish(self, status: str) -> None:
         metadata = self.read_json(METADATA_FILE)

@@ -1,26 +1,31 @@
 """The search driver: one Optuna study, Ray workers, a results folder that survives crashes.
 
-The loop: ask a batch of points, split it into chunks (one Ray task each, a vectorised
-batch of designs), collect outcomes as tasks finish, and commit them: write the Parquet
-parts first, then tell Optuna. Because the Parquet trials part is written before the
-tell, a driver killed at any moment leaves every trial either committed (a row in
-`trials/`) or RUNNING in the journal; `--resume` tells committed RUNNING trials from
-their rows, evaluates the uncommitted ones again with their stored parameters, and goes
-on until `trials/` holds exactly the budget, each trial number once.
+Workers evaluate chunks of points (one Ray task each, a vectorised batch of designs)
+and return their Parquet rows ready-made (`dse.runtime.worker.ChunkResult`); the driver
+commits them in parts and records the trials in the study's Optuna journal. Two loops:
+
+- steady state (`async_nsga2`, the default; `dse.runtime.steady`): several chunks per
+  worker in flight, results told to the sampler as they arrive, trials numbered and
+  recorded in bulk at commit (Parquet part first, then one journal record per trial);
+- per trial (Optuna's own samplers: nsga2, nsga3, tpe, gp, random, grid; below):
+  `study.ask` per trial, Parquet part written after the journal is fsynced, then
+  `study.tell` per trial.
+
+Either way, a driver killed at any moment loses no committed trial and duplicates none:
+`--resume` goes on until `trials/` holds exactly the budget, each trial number once.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import ray
 from ray.exceptions import RayError
 
@@ -30,7 +35,14 @@ from dse.results.schema import METADATA_FILE, evaluation_metric_names, metadata_
 from dse.results.schema import outcome_from_trial_row as _row_outcome
 from dse.results.writer import FolderExists, ResultsFolder
 from dse.runtime.cluster import RayConnection, ray_connection
-from dse.runtime.worker import evaluate_chunk
+from dse.runtime.worker import (
+    ChunkResult,
+    PointEvaluator,
+    chunk_result,
+    evaluate_chunk,
+    failed_outcomes,
+    points_from_columns,
+)
 from dse.search import study as studies
 from dse.search.evaluation import (
     Economics,
@@ -44,6 +56,12 @@ from dse.space import SearchSpace
 
 FLUSH_INTERVAL_S = 2.0
 """Longest time an evaluated outcome waits in memory before it is committed."""
+
+REPORT_INTERVAL_S = 0.5
+"""Progress (front, hypervolume) is recomputed for the callback at most this often."""
+
+CHUNKS_PER_WORKER = 3
+"""Steady-state loop: chunks in flight per worker (see _Driver.__init__)."""
 
 
 def dse_version() -> str:
@@ -65,11 +83,14 @@ class SearchOptions:
     batch_size: int | None = None
     designs_per_task: int | None = None
     max_in_flight: int | None = None
-    """Trials asked but not yet committed (default: one batch for NSGA-II/III, else two)."""
+    """Trials asked but not yet committed (default: async_nsga2 three chunks per worker,
+    NSGA-II/III one batch, others two batches)."""
     seed: int | None = None
     suite_evaluator: SuiteEvaluator | None = None
     """Default: `evaluators.evaluate_suite`. Tests inject faults through this."""
     economics: Economics | None = None
+    point_evaluator: PointEvaluator | None = None
+    """Replaces `evaluate_points` on the workers (benchmarks of the driver alone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +127,8 @@ class SearchSummary:
 ProgressCallback = Callable[[SearchProgress], None]
 
 
-def _params_key(params: Mapping[str, Any]) -> Hashable:
-    return tuple(sorted((k, repr(v)) for k, v in params.items()))
-
-
 class _Tracker:
-    """Running totals for progress: feasible share, Pareto front, hypervolume."""
+    """Running totals for progress: feasible share, Pareto front, hypervolume (numpy)."""
 
     def __init__(
         self, space: SearchSpace, reference_point: Sequence[float], scale: Sequence[float]
@@ -123,32 +140,60 @@ class _Tracker:
         self.complete = 0
         self.failed = 0
         self.feasible = 0
-        self.numbers: list[int] = []
-        self.values: list[list[float]] = []
-        self.front: tuple[int, ...] = ()
-        self.hypervolume = 0.0
+        self._numbers = np.empty(0, dtype=np.int64)
+        self._values = np.empty((0, len(self.directions)))
+        self._hypervolume: float | None = 0.0
 
-    def add(self, outcomes: Sequence[TrialOutcome]) -> None:
-        for o in outcomes:
-            self.done += 1
-            self.failed += o.state == "failed"
-            self.complete += o.state == "complete"
-            if o.feasible:
-                values = [o.objectives[name] for name in o.objectives]
-                if all(math.isfinite(v) for v in values):
-                    self.feasible += 1
-                    self.numbers.append(o.trial_number)
-                    self.values.append(values)
-        if self.values:
-            table = np.asarray(self.values)
-            mask = pareto_mask(table, self.directions)
-            self.front = tuple(n for n, keep in zip(self.numbers, mask, strict=True) if keep)
-            self.hypervolume = hypervolume(
-                table[mask], self.directions, self.reference_point, self.scale
+    def add(self, numbers: np.ndarray, objectives: np.ndarray, feasible: np.ndarray,
+            failed: np.ndarray) -> None:
+        self.done += len(numbers)
+        self.failed += int(np.count_nonzero(failed))
+        self.complete += len(numbers) - int(np.count_nonzero(failed))
+        keep = np.asarray(feasible, dtype=bool) & np.all(np.isfinite(objectives), axis=1)
+        if not keep.any():
+            return
+        self.feasible += int(np.count_nonzero(keep))
+        values = np.concatenate([self._values, np.asarray(objectives, dtype=float)[keep]])
+        numbers = np.concatenate([self._numbers, np.asarray(numbers, dtype=np.int64)[keep]])
+        # keep only the front: dominated points never return to it
+        mask = pareto_mask(values, self.directions)
+        self._values, self._numbers = values[mask], numbers[mask]
+        self._hypervolume = None
+
+    @property
+    def front(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self._numbers)
+
+    @property
+    def hypervolume(self) -> float:
+        if self._hypervolume is None:
+            self._hypervolume = hypervolume(
+                self._values, self.directions, self.reference_point, self.scale
             )
-            # keep only the front: dominated points never return to it
-            self.values = table[mask].tolist()
-            self.numbers = list(self.front)
+        return self._hypervolume
+
+
+def row_arrays(space: SearchSpace, frame: Any) -> tuple[np.ndarray, ...]:
+    """numbers, objectives, constraints, feasible, failed of committed `trials/` rows."""
+    n = len(frame)
+    if not n:
+        m, c = len(space.objectives), len(space.constraints)
+        return (np.empty(0, dtype=np.int64), np.empty((0, m)), np.empty((0, c)),
+                np.empty(0, dtype=bool), np.empty(0, dtype=bool))
+    objectives = frame[[f"objective_{o.name}" for o in space.objectives]].to_numpy(
+        dtype=float, na_value=np.nan)
+    constraints = (
+        frame[[f"constraint_{c}" for c in space.constraints]].to_numpy(
+            dtype=float, na_value=np.nan)
+        if space.constraints else np.empty((n, 0))
+    )
+    return (
+        frame["trial_number"].to_numpy(dtype=np.int64),
+        objectives.reshape(n, -1),
+        constraints.reshape(n, -1),
+        frame["feasible"].to_numpy(dtype=bool),
+        (frame["state"] == "failed").to_numpy(dtype=bool),
+    )
 
 
 def _check_resume_matches(folder: ResultsFolder, space: SearchSpace) -> dict[str, Any]:
@@ -206,6 +251,12 @@ def run_search(
 
 
 class _Driver:
+    """Set-up shared by both loops (folder, references, progress), then the loop.
+
+    Samplers with a batch interface (`async_nsga2`) run the steady-state loop of
+    `dse.runtime.steady`; Optuna's own samplers run the per-trial loop below.
+    """
+
     def __init__(
         self,
         space: SearchSpace,
@@ -223,21 +274,28 @@ class _Driver:
         self.budget = options.trials or budget.trials
         self.batch_size = options.batch_size or budget.batch_size
         self.designs_per_task = options.designs_per_task or budget.designs_per_task
+        self.steady = space.spec.sampler.name in studies.STEADY_STATE_SAMPLERS
         # NOTE: a generational sampler gets one generation in flight (asked after the
-        # previous one is told: better designs per trial); others keep two batches in
-        # flight so workers never wait on the driver's ask/tell.
+        # previous one is told: better designs per trial); TPE/random/grid keep two
+        # batches in flight; the steady-state sampler keeps every worker fed with
+        # CHUNKS_PER_WORKER chunks (one running, the others queued at the worker while
+        # the driver commits), whatever the batch size.
         generational = space.spec.sampler.name in studies.GENERATIONAL_SAMPLERS
-        self.max_in_flight = options.max_in_flight or (
-            self.batch_size if generational else 2 * self.batch_size
-        )
+        if self.steady:
+            default = max(self.batch_size,
+                          CHUNKS_PER_WORKER * connection.workers * self.designs_per_task)
+        else:
+            default = self.batch_size if generational else 2 * self.batch_size
+        self.max_in_flight = options.max_in_flight or default
         self.seed = space.spec.seed if options.seed is None else options.seed
         self.directions = [o.direction for o in space.objectives]
         self.distributions = studies.distributions(space)
-        self.cache: dict[Hashable, TrialOutcome] = {}
         self.metric_names: list[str] = []
         self.bound_names: list[str] = []
         self.evaluated_here = 0
+        self.resumed = 0
         self.started = time.monotonic()
+        self.last_report = 0.0
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -267,16 +325,9 @@ class _Driver:
         point = default_reference(values, self.directions, given)
         return point, default_scale(values, self.directions, point)
 
-    # -- the loop --------------------------------------------------------------------
-
     def run(self, metadata: dict[str, Any] | None) -> SearchSummary:
-        journal = self.folder.journal_path
-        space_ref = ray.put(self.space)
-        resumed = 0
-        pending: list[tuple[Any, PointToEvaluate]] = []
-        lost: list[tuple[Any, TrialOutcome]] = []
+        self.space_ref = ray.put(self.space)
         if metadata is None:
-            started_at = datetime.now(UTC)
             self.folder.start(
                 self.space,
                 metadata_document(
@@ -285,28 +336,23 @@ class _Driver:
                     seed=self.seed,
                     sampler=self.space.spec.sampler.name,
                     trials_budget=self.budget,
-                    started_at=started_at,
+                    started_at=datetime.now(UTC),
                 ),
             )
-            study = studies.create_study(self.space, journal, self.seed, self.batch_size)
+            if not self.steady:
+                self.study = studies.create_study(
+                    self.space, self.folder.journal_path, self.seed, self.batch_size
+                )
             references = self._evaluate_references()
-            committed: dict[int, TrialOutcome] = {}
         else:
             self.folder.remove_orphans()
             self.folder.download_journal()
-            studies.repair_journal(journal)
-            studies.clear_stale_journal_lock(journal)
+            studies.repair_journal(self.folder.journal_path)
+            studies.clear_stale_journal_lock(self.folder.journal_path)
             metadata["status"] = "running"
             metadata["finished_at"] = None
             metadata["trials_budget"] = self.budget
             self.folder.write_json(METADATA_FILE, metadata)
-            # NOTE: the resumed sampler's seed is offset by the trials already in the
-            # journal: the same seed would replay the first session's random stream
-            # (NSGA-II would breed with the mutations it used for generation 1).
-            previous = studies.trial_count(journal)
-            study = studies.load_study(
-                self.space, journal, self.seed + previous, self.batch_size
-            )
             from dse.results.reader import read_references
 
             reference_rows = read_references(self.folder)
@@ -316,39 +362,14 @@ class _Driver:
                 references = [
                     _row_outcome(self.space, row) for row in reference_rows.to_dict("records")
                 ]
-            committed = {
-                int(row["trial_number"]): _row_outcome(self.space, row)
-                for row in read_trials(self.folder).to_dict("records")
-            }
-            for frozen in studies.running_trials(study):
-                trial = studies.trial_for(study, frozen)
-                if frozen.number in committed:
-                    studies.tell(study, trial, committed[frozen.number], self.directions)
-                elif set(frozen.params) == set(self.distributions):
-                    pending.append((trial, PointToEvaluate(frozen.number, dict(frozen.params))))
-                else:
-                    # killed inside `ask`, before every parameter was stored
-                    outcome = TrialOutcome(
-                        trial_number=frozen.number, state="failed", feasible=False,
-                        infeasible_reason="", error="driver was killed before the trial's "
-                        "parameters were stored", params=dict(frozen.params), derived={},
-                        objectives={o.name: math.nan for o in self.space.objectives},
-                        constraints={n: math.nan for n in self.space.constraints},
-                    )
-                    lost.append((trial, outcome))
-                resumed += 1
-            # NOTE: the evaluation cache is not refilled from committed rows: they carry
-            # no per-workload rows, and a cache hit must write its evaluations too.
-
         self.metric_names, self.bound_names = evaluation_metric_names(references)
         self.tracker = _Tracker(self.space, *self._hypervolume_frame(references))
-        self.tracker.add(list(committed.values()))
-        self.done = len(committed)
-        self.done_at_start = self.done
-        self.resumed = resumed
-        if lost:
-            self._commit(study, lost)
-        self._loop(study, space_ref, pending)
+        if self.steady:
+            from dse.runtime.steady import SteadySearch
+
+            SteadySearch(self).run(fresh=metadata is None)
+        else:
+            self._run_per_trial(fresh=metadata is None)
         t = self.tracker
         return SearchSummary(
             out=self.folder.uri,
@@ -363,59 +384,111 @@ class _Driver:
             hypervolume_scale=tuple(t.scale),
             evaluated_here=self.evaluated_here,
             elapsed_s=time.monotonic() - self.started,
-            resumed_trials=resumed,
+            resumed_trials=self.resumed,
             connection=self.connection.address,
             workers=self.connection.workers,
         )
 
-    def _submit(
-        self,
-        in_flight: dict[Any, list[tuple[Any, PointToEvaluate]]],
-        buffer: list[tuple[Any, TrialOutcome]],
-        space_ref: Any,
-        items: list[tuple[Any, PointToEvaluate]],
-    ) -> None:
-        to_evaluate: list[tuple[Any, PointToEvaluate]] = []
-        for trial, point in items:
-            cached = self.cache.get(_params_key(point.params))
-            if cached is not None:
-                # NOTE: NSGA-II repeats parameter sets on discrete spaces; the cost model
-                # is deterministic, so a repeat is answered from the first evaluation.
-                buffer.append((trial, dataclasses.replace(cached, trial_number=point.trial_number)))
-            else:
-                to_evaluate.append((trial, point))
-        for start in range(0, len(to_evaluate), self.designs_per_task):
-            chunk = to_evaluate[start : start + self.designs_per_task]
-            ref = evaluate_chunk.remote(  # type: ignore[call-arg]
-                space_ref,
-                [p for _, p in chunk],
-                self.options.suite_evaluator,
-                self.options.economics,
-            )
-            in_flight[ref] = chunk
-            self.evaluated_here += len(chunk)
+    def submit(self, numbers: Sequence[int], columns: Mapping[str, Sequence[Any]]) -> Any:
+        """One Ray task evaluating one chunk; returns its object ref."""
+        self.evaluated_here += len(numbers)
+        return evaluate_chunk.remote(  # type: ignore[call-arg]
+            self.space_ref, list(numbers), columns, self.options.suite_evaluator,
+            self.options.economics, self.metric_names, self.bound_names,
+            self.options.point_evaluator,
+        )
 
-    def _loop(self, study: Any, space_ref: Any, pending: list[tuple[Any, PointToEvaluate]]) -> None:
-        in_flight: dict[Any, list[tuple[Any, PointToEvaluate]]] = {}
-        buffer: list[tuple[Any, TrialOutcome]] = []
+    def collect(self, ref: Any, numbers: Sequence[int],
+                columns: Mapping[str, Sequence[Any]]) -> ChunkResult:
+        """A finished task's result; a task that failed every retry becomes failed rows."""
+        try:
+            result: ChunkResult = ray.get(ref)
+        except RayError as exc:
+            # NOTE: Ray already retried a task whose worker died (max_retries); what
+            # reaches here failed every retry, so the trials are recorded as failed.
+            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            points = points_from_columns(numbers, columns)
+            result = chunk_result(self.space, failed_outcomes(self.space, points, message),
+                                  self.metric_names, self.bound_names)
+        return result
+
+    # -- the per-trial loop (Optuna's samplers) --------------------------------------
+
+    def _run_per_trial(self, fresh: bool) -> None:
+        """Ask trials one by one (`study.ask`), tell them one by one after each commit.
+
+        Commit order: the journal (every asked trial and its parameters) is fsynced,
+        then the Parquet parts are written, then Optuna is told. A driver killed at any
+        moment leaves every trial either committed or RUNNING in the journal; resume
+        tells committed RUNNING trials from their rows and evaluates the others again.
+        """
+        journal = self.folder.journal_path
+        pending: list[tuple[Any, PointToEvaluate]] = []
+        lost: list[tuple[Any, TrialOutcome]] = []
+        committed = read_trials(self.folder) if not fresh else None
+        if fresh:
+            study = self.study
+        else:
+            # NOTE: the resumed sampler's seed is offset by the trials already in the
+            # journal: the same seed would replay the first session's random stream
+            # (NSGA-II would breed with the mutations it used for generation 1).
+            previous = studies.trial_count(journal)
+            study = studies.load_study(self.space, journal, self.seed + previous,
+                                       self.batch_size)
+            assert committed is not None
+            rows = {int(row["trial_number"]): row for row in committed.to_dict("records")}
+            for frozen in studies.running_trials(study):
+                trial = studies.trial_for(study, frozen)
+                if frozen.number in rows:
+                    studies.tell(study, trial, _row_outcome(self.space, rows[frozen.number]),
+                                 self.directions)
+                elif set(frozen.params) == set(self.distributions):
+                    pending.append((trial, PointToEvaluate(frozen.number, dict(frozen.params))))
+                else:
+                    # killed inside `ask`, before every parameter was stored
+                    point = PointToEvaluate(frozen.number, dict(frozen.params))
+                    (outcome,) = failed_outcomes(
+                        self.space, [point],
+                        "driver was killed before the trial's parameters were stored")
+                    lost.append((trial, outcome))
+                self.resumed += 1
+            self.tracker.add(*_tracker_arrays(row_arrays(self.space, committed)))
+        self.done = self.tracker.done
+        self.done_at_start = self.done
+        if lost:
+            result = chunk_result(self.space, [o for _, o in lost], self.metric_names,
+                                  self.bound_names)
+            self._commit_per_trial(study, [([t for t, _ in lost], result)])
+        self._loop_per_trial(study, pending)
+
+    def _loop_per_trial(self, study: Any, pending: list[tuple[Any, PointToEvaluate]]) -> None:
+        in_flight: dict[Any, tuple[list[Any], list[int], dict[str, list[Any]]]] = {}
+        buffer: list[tuple[list[Any], ChunkResult]] = []
+        buffered = 0
         last_flush = time.monotonic()
-        self._report()
+        self.report(force=True)
+
+        def send(items: list[tuple[Any, PointToEvaluate]]) -> None:
+            for start in range(0, len(items), self.designs_per_task):
+                chunk = items[start : start + self.designs_per_task]
+                numbers = [p.trial_number for _, p in chunk]
+                columns = {n: [p.params[n] for _, p in chunk] for n in self.distributions}
+                in_flight[self.submit(numbers, columns)] = ([t for t, _ in chunk], numbers,
+                                                            columns)
+
         while True:
-            asked = sum(len(chunk) for chunk in in_flight.values()) + len(buffer)
+            asked = sum(len(v[1]) for v in in_flight.values()) + buffered
             # fill the pipeline: first the trials a killed driver left, then new asks
             while pending and asked < self.max_in_flight:
                 take = pending[: self.batch_size]
                 del pending[: self.batch_size]
-                self._submit(in_flight, buffer, space_ref, take)
+                send(take)
                 asked += len(take)
             remaining = self.budget - self.done - asked - len(pending)
             while remaining > 0 and asked < self.max_in_flight:
                 count = min(self.batch_size, remaining, self.max_in_flight - asked)
                 trials = studies.ask_batch(study, self.distributions, count)
-                self._submit(
-                    in_flight, buffer, space_ref,
-                    [(t, PointToEvaluate(t.number, dict(t.params))) for t in trials],
-                )
+                send([(t, PointToEvaluate(t.number, dict(t.params))) for t in trials])
                 asked += count
                 remaining -= count
             if not in_flight and not buffer:
@@ -423,52 +496,43 @@ class _Driver:
             if in_flight:
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=FLUSH_INTERVAL_S)
                 for ref in ready:
-                    chunk = in_flight.pop(ref)
-                    buffer.extend(self._collect(ref, chunk))
+                    trials, numbers, columns = in_flight.pop(ref)
+                    buffer.append((trials, self.collect(ref, numbers, columns)))
+                    buffered += len(trials)
             due = time.monotonic() - last_flush >= FLUSH_INTERVAL_S
-            if buffer and (len(buffer) >= self.batch_size or not in_flight or due):
-                self._commit(study, buffer)
-                buffer = []
+            if buffer and (buffered >= self.batch_size or not in_flight or due):
+                self._commit_per_trial(study, buffer)
+                buffer, buffered = [], 0
                 last_flush = time.monotonic()
-                self._report()
+                self.report()
 
-    def _collect(
-        self, ref: Any, chunk: list[tuple[Any, PointToEvaluate]]
-    ) -> list[tuple[Any, TrialOutcome]]:
-        try:
-            outcomes: list[TrialOutcome] = ray.get(ref)
-        except RayError as exc:
-            # NOTE: Ray already retried a task whose worker died (max_retries); what
-            # reaches here failed every retry, so the trials are recorded as failed.
-            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            outcomes = [
-                TrialOutcome(
-                    trial_number=point.trial_number, state="failed", feasible=False,
-                    infeasible_reason="", error=message, params=dict(point.params), derived={},
-                    objectives={o.name: math.nan for o in self.space.objectives},
-                    constraints={n: math.nan for n in self.space.constraints},
-                )
-                for _, point in chunk
-            ]
-        for outcome in outcomes:
-            if outcome.state == "complete":
-                self.cache.setdefault(_params_key(outcome.params), outcome)
-        return [(trial, outcome) for (trial, _), outcome in zip(chunk, outcomes, strict=True)]
-
-    def _commit(self, study: Any, items: list[tuple[Any, TrialOutcome]]) -> None:
-        outcomes = [outcome for _, outcome in items]
+    def _commit_per_trial(self, study: Any, items: list[tuple[list[Any], ChunkResult]]) -> None:
+        results = [result for _, result in items]
         studies.sync_journal(study)  # every committed row's trial is durable in the journal
-        self.folder.write_outcomes(self.space, outcomes, self.metric_names, self.bound_names)
-        for trial, outcome in items:
-            studies.tell(study, trial, outcome, self.directions)
-        self.done += len(outcomes)
-        self.tracker.add(outcomes)
+        self.folder.write_part(
+            pa.concat_tables([r.trials for r in results]),
+            pa.concat_tables([r.evaluations for r in results], promote_options="default"),
+        )
+        names = list(self.space.constraints)
+        for trials, result in items:
+            for i, trial in enumerate(trials):
+                studies.tell_values(
+                    study, trial, bool(result.failed[i]), result.objectives[i].tolist(),
+                    dict(zip(names, result.constraints[i].tolist(), strict=True)),
+                    self.directions,
+                )
+            self.tracker.add(np.asarray([t.number for t in trials]), result.objectives,
+                             result.feasible, result.failed)
+        self.done = self.tracker.done
         self.folder.upload_journal()
 
-    def _report(self) -> None:
-        if self.on_progress is None:
+    def report(self, force: bool = False) -> None:
+        """Progress to the callback, at most every REPORT_INTERVAL_S unless forced."""
+        now = time.monotonic()
+        if self.on_progress is None or (not force and now - self.last_report < REPORT_INTERVAL_S):
             return
-        elapsed = time.monotonic() - self.started
+        self.last_report = now
+        elapsed = now - self.started
         t = self.tracker
         fresh = self.done - self.done_at_start
         self.on_progress(
@@ -482,3 +546,8 @@ class _Driver:
                 hypervolume=t.hypervolume,
             )
         )
+
+
+def _tracker_arrays(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    numbers, objectives, _constraints, feasible, failed = arrays
+    return numbers, objectives, feasible, failed

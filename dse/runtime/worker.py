@@ -1,17 +1,33 @@
 """The Ray task that evaluates one chunk of sampled points. Workers own nothing.
 
-A worker receives the compiled search space (put in the object store once) and a chunk
-of (trial number, parameters); it returns one `TrialOutcome` per point. A design that
-raises inside an evaluator comes back as a failed outcome (see dse.search.evaluation);
-a worker process that dies is retried by Ray (`max_retries`).
+A worker receives the compiled search space (put in the object store once), the
+chunk's parameters as columns and the chunk's trial numbers; it evaluates the designs
+as one vectorised batch and returns a `ChunkResult`: the chunk's `trials/` and
+`evaluations/` rows already as Arrow tables, plus the numbers the driver's sampler and
+progress need as numpy arrays.
+
+# NOTE: building the Parquet rows here, not on the driver, is what lets one driver feed
+# many workers: unpickling `TrialOutcome` objects (nested dicts per workload) and
+# turning them into rows is per-trial Python work on the one driver core, while an
+# Arrow table crosses Ray as a few buffers whatever its row count (docs/search.md has
+# the driver's measured CPU per trial).
+
+A design that raises inside an evaluator comes back as a failed row (see
+dse.search.evaluation); a worker process that dies is retried by Ray (`max_retries`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import ray
 
+from dse.results.schema import evaluations_table, trials_table
 from dse.search.evaluation import (
     Economics,
     PointToEvaluate,
@@ -24,12 +40,110 @@ from dse.space import SearchSpace
 MAX_TASK_RETRIES = 3
 """Retries of a task whose worker process died (system failures; not Python errors)."""
 
+PointEvaluator = Callable[
+    [SearchSpace, Sequence[PointToEvaluate], SuiteEvaluator | None, Economics | None],
+    list[TrialOutcome],
+]
+"""What turns points into outcomes (default `evaluate_points`; benchmarks replace it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    """One evaluated chunk: its rows and the figures the driver tells the sampler."""
+
+    trials: pa.Table
+    """`trials/` rows in the folder's schema, in the chunk's order."""
+    evaluations: pa.Table
+    """`evaluations/` rows of the chunk's evaluated designs."""
+    objectives: np.ndarray
+    """(n, objectives) raw values, NaN where not computed (unbuildable, failed)."""
+    constraints: np.ndarray
+    """(n, constraints) relative violations (<= 0 satisfied), NaN where not computed."""
+    failed: np.ndarray
+    """(n,) the evaluator raised (state `failed`)."""
+    feasible: np.ndarray
+    """(n,) complete, buildable, every workload runs and every constraint holds."""
+
+    def __len__(self) -> int:
+        return int(self.trials.num_rows)
+
+
+def chunk_result(
+    space: SearchSpace,
+    outcomes: Sequence[TrialOutcome],
+    metric_names: Sequence[str] = (),
+    bound_names: Sequence[str] = (),
+) -> ChunkResult:
+    """Rows and arrays of a list of outcomes (what every chunk ends as)."""
+    objective_names = [o.name for o in space.objectives]
+    constraint_names = list(space.constraints)
+    return ChunkResult(
+        trials=trials_table(space, outcomes),
+        evaluations=evaluations_table(outcomes, metric_names, bound_names),
+        objectives=np.array(
+            [[o.objectives.get(n, math.nan) for n in objective_names] for o in outcomes],
+            dtype=float,
+        ).reshape(len(outcomes), len(objective_names)),
+        constraints=np.array(
+            [[o.constraints.get(n, math.nan) for n in constraint_names] for o in outcomes],
+            dtype=float,
+        ).reshape(len(outcomes), len(constraint_names)),
+        failed=np.array([o.state == "failed" for o in outcomes], dtype=bool),
+        feasible=np.array([o.feasible for o in outcomes], dtype=bool),
+    )
+
+
+def failed_outcomes(
+    space: SearchSpace, points: Sequence[PointToEvaluate], error: str
+) -> list[TrialOutcome]:
+    """Outcomes of points that could not be evaluated at all (every retry failed)."""
+    return [
+        TrialOutcome(
+            trial_number=point.trial_number, state="failed", feasible=False,
+            infeasible_reason="", error=error, params=dict(point.params), derived={},
+            objectives={o.name: math.nan for o in space.objectives},
+            constraints={n: math.nan for n in space.constraints},
+        )
+        for point in points
+    ]
+
+
+def points_from_columns(
+    numbers: Sequence[int], columns: Mapping[str, Sequence[Any]]
+) -> list[PointToEvaluate]:
+    names = list(columns)
+    return [
+        PointToEvaluate(int(number), {name: columns[name][i] for name in names})
+        for i, number in enumerate(numbers)
+    ]
+
+
+def evaluate_columns(
+    space: SearchSpace,
+    numbers: Sequence[int],
+    columns: Mapping[str, Sequence[Any]],
+    suite_evaluator: SuiteEvaluator | None = None,
+    economics: Economics | None = None,
+    metric_names: Sequence[str] = (),
+    bound_names: Sequence[str] = (),
+    point_evaluator: PointEvaluator | None = None,
+) -> ChunkResult:
+    """Evaluate one chunk given as parameter columns; the body of `evaluate_chunk`."""
+    points = points_from_columns(numbers, columns)
+    outcomes = (point_evaluator or evaluate_points)(space, points, suite_evaluator, economics)
+    return chunk_result(space, outcomes, metric_names, bound_names)
+
 
 @ray.remote(num_cpus=1, max_retries=MAX_TASK_RETRIES)
 def evaluate_chunk(
     space: SearchSpace,
-    points: Sequence[PointToEvaluate],
+    numbers: Sequence[int],
+    columns: Mapping[str, Sequence[Any]],
     suite_evaluator: SuiteEvaluator | None = None,
     economics: Economics | None = None,
-) -> list[TrialOutcome]:
-    return evaluate_points(space, points, suite_evaluator, economics)
+    metric_names: Sequence[str] = (),
+    bound_names: Sequence[str] = (),
+    point_evaluator: PointEvaluator | None = None,
+) -> ChunkResult:
+    return evaluate_columns(space, numbers, columns, suite_evaluator, economics,
+                            metric_names, bound_names, point_evaluator)

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import (
     BaseDistribution,
@@ -30,12 +31,16 @@ from optuna.storages.journal import (
 )
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from dse.search.evaluation import TrialOutcome
+from dse.search.evaluation import PENALTY_MAGNITUDE, UNBUILDABLE_VIOLATION, TrialOutcome
+from dse.search.recorder import CONSTRAINTS_LIST_KEY
 from dse.space import SearchSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-DEFAULT_SAMPLER = "nsga2"
+DEFAULT_SAMPLER = "async_nsga2"
+
+STEADY_STATE_SAMPLERS = frozenset({"async_nsga2"})
+"""Samplers with a batch interface (`propose`/`tell_batch`): the driver's bulk path."""
 
 
 def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
@@ -64,6 +69,17 @@ def make_sampler(
     settings: dict[str, Any] = dict(spec.settings)
     seed = space.spec.seed if seed is None else seed
     batch_size = batch_size or space.spec.budget.batch_size
+    if spec.name == "async_nsga2":
+        from dse.search.evolution import AsyncNSGA2Sampler
+
+        # NOTE: population defaults to the batch size (the same default as nsga2, so
+        # the two compare at equal populations); the driver keeps many more points in
+        # flight than that, and the archive breeds from whatever has been told.
+        settings.setdefault("population_size", max(batch_size, 8))
+        return AsyncNSGA2Sampler(
+            distributions(space), directions=[o.direction for o in space.objectives],
+            seed=seed, **settings,
+        )
     if spec.name == "nsga2":
         # NOTE: population defaults to the batch size, so one asked batch is one
         # generation (the driver asks the next one when this one is told). On
@@ -191,16 +207,27 @@ def clear_stale_journal_lock(journal_path: Path) -> bool:
     return removed
 
 
+CONSTRAINT_NAMES_ATTR = "constraint_names"
+"""Study user attribute: the constraints' names, in the order of the trials' list."""
+
+
 def create_study(
     space: SearchSpace, journal_path: Path, seed: int | None = None,
-    batch_size: int | None = None,
+    batch_size: int | None = None, single_writer: bool = True,
 ) -> optuna.Study:
-    return optuna.create_study(
-        storage=storage_for(journal_path, single_writer=True),
+    """A new study named after the space, with its objectives' and constraints' names
+    (optuna-dashboard shows the metric names instead of "Objective 0, 1, ...")."""
+    study = optuna.create_study(
+        storage=storage_for(journal_path, single_writer=single_writer),
         study_name=space.name,
         directions=[o.direction for o in space.objectives],
         sampler=make_sampler(space, seed, batch_size),
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([o.name for o in space.objectives])
+    study.set_user_attr(CONSTRAINT_NAMES_ATTR, list(space.constraints))
+    return study
 
 
 def load_study(
@@ -246,18 +273,56 @@ def finished_count(study: optuna.Study) -> int:
     )
 
 
+def told_values(objectives: np.ndarray, directions: Sequence[str]) -> np.ndarray:
+    """(n, m) objective values as Optuna is told them: NaN -> the worst finite value.
+
+    # NOTE: Optuna refuses NaN objectives (see dse.search.evaluation.PENALTY_MAGNITUDE)."""
+    objectives = np.asarray(objectives, dtype=float)
+    worst = np.array([-PENALTY_MAGNITUDE if d == "maximize" else PENALTY_MAGNITUDE
+                      for d in directions])
+    return np.where(np.isfinite(objectives), objectives, worst)
+
+
+def told_constraints(constraints: np.ndarray) -> np.ndarray:
+    """(n, c) relative violations as Optuna is told them: NaN -> UNBUILDABLE_VIOLATION."""
+    constraints = np.asarray(constraints, dtype=float)
+    return np.where(np.isfinite(constraints), constraints, UNBUILDABLE_VIOLATION)
+
+
 def tell(
     study: optuna.Study, trial: Trial, outcome: TrialOutcome, directions: Sequence[str]
 ) -> None:
-    """Tell one outcome: constraints first (they are read when the trial completes)."""
-    if outcome.state == "failed":
+    """Tell one outcome (see `tell_values`)."""
+    tell_values(
+        study, trial, outcome.state == "failed",
+        [outcome.objectives[name] for name in outcome.objectives],
+        outcome.constraints, directions,
+    )
+
+
+def tell_values(
+    study: optuna.Study,
+    trial: Trial,
+    failed: bool,
+    objectives: Sequence[float],
+    constraints: Mapping[str, float],
+    directions: Sequence[str],
+) -> None:
+    """Tell one trial: constraints first (they are read when the trial completes)."""
+    if failed:
         study.tell(trial, state=TrialState.FAIL)
         return
+    names = list(constraints)
+    values = told_constraints(np.array([constraints[n] for n in names], dtype=float)).tolist()
     # NOTE: a driver killed between set_constraint and tell leaves the constraints
     # stored; the resuming driver re-tells the trial with the same (deterministic)
     # values, and Optuna's "already set" warning would only alarm the user.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The constraint value is ignored")
-        for name, value in outcome.optuna_constraints().items():
+        for name, value in zip(names, values, strict=True):
             trial.set_constraint(name, value)
-    study.tell(trial, outcome.optuna_values(directions))
+    if names:
+        # the list form optuna-dashboard shows (dse.search.recorder.CONSTRAINTS_LIST_KEY)
+        trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_LIST_KEY, values)
+    told = told_values(np.array([list(objectives)], dtype=float), directions)[0]
+    study.tell(trial, told.tolist())

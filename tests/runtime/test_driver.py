@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,16 @@ from dse.results import FolderExists, read_evaluations, read_metadata, read_refe
 from dse.runtime import SearchOptions, run_search
 from dse.search.pareto import hypervolume, pareto_mask
 from dse.search.study import distributions, storage_for
-from dse.space import load_space
+from dse.space import SearchSpace, load_space
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "search_spaces" / "quickstart.yaml"
+
+
+def _with_sampler(space: SearchSpace, name: str) -> SearchSpace:
+    spec = space.spec.model_copy(update={"sampler": space.spec.sampler.model_copy(
+        update={"name": name, "settings": {}})})
+    return dataclasses.replace(space, spec=spec)
 
 
 def _study(out: Path, name: str) -> optuna.Study:
@@ -115,7 +122,8 @@ def test_a_folder_left_before_any_metadata_starts_afresh(ray_cluster: None,
 
 def test_resume_finishes_trials_a_killed_driver_left_running(ray_cluster: None,
                                                              tmp_path: Path) -> None:
-    space = load_space(QUICKSTART)
+    # the per-trial path (Optuna's own samplers): trials are RUNNING while in flight
+    space = _with_sampler(load_space(QUICKSTART), "nsga2")
     out = tmp_path / "out"
     run_search(space, SearchOptions(out=str(out), trials=20, batch_size=10))
     # what a driver killed mid-batch leaves: asked trials that were never told, one of
@@ -136,3 +144,47 @@ def test_resume_finishes_trials_a_killed_driver_left_running(ray_cluster: None,
     assert "killed before" in trials.loc[partial.number, "error"]
     states = [t.state for t in _study(out, "quickstart").trials]
     assert TrialState.RUNNING not in states and len(states) == 30
+
+
+def test_steady_resume_appends_the_journal_records_a_killed_driver_never_wrote(
+    ray_cluster: None, tmp_path: Path
+) -> None:
+    space = load_space(QUICKSTART)
+    out = tmp_path / "out"
+    run_search(space, SearchOptions(out=str(out), trials=40, designs_per_task=8))
+    journal = out / "study.journal"
+    study = _study(out, "quickstart")
+    told = {t.number: t.values for t in study.trials}
+    # what a driver killed after the Parquet commit but during the journal append
+    # leaves: the last 15 trial records missing and a torn one
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:-15]) + lines[-15][:40])
+    assert len(_study(out, "quickstart").trials) == 25
+    summary = run_search(space, SearchOptions(out=str(out), trials=60, resume=True,
+                                              designs_per_task=8))
+    assert summary.resumed_trials == 15 and summary.evaluated_here == 20
+    trials = read_trials(out)
+    assert trials["trial_number"].tolist() == list(range(60))
+    again = _study(out, "quickstart").trials
+    assert [t.number for t in again] == list(range(60))
+    assert all(t.state == TrialState.COMPLETE for t in again)
+    # the records rebuilt from the rows are those the first session wrote
+    for number in range(40):
+        assert again[number].values == pytest.approx(told[number])
+    for t in again[::7]:
+        row = trials.loc[trials["trial_number"] == t.number].iloc[0]
+        assert t.values[1] == pytest.approx(row["objective_power_w"])
+        assert t.params["compute_units"] == row["param_compute_units"]
+
+
+def test_steady_search_rebuilds_a_lost_journal_from_the_rows(ray_cluster: None,
+                                                             tmp_path: Path) -> None:
+    space = load_space(QUICKSTART)
+    out = tmp_path / "out"
+    run_search(space, SearchOptions(out=str(out), trials=20, designs_per_task=10))
+    (out / "study.journal").unlink()
+    run_search(space, SearchOptions(out=str(out), trials=30, resume=True))
+    study = _study(out, "quickstart")
+    assert [t.number for t in study.trials] == list(range(30))
+    assert study.metric_names == ["score", "power_w", "unit_cost_usd"]
+    assert read_trials(out)["trial_number"].tolist() == list(range(30))
