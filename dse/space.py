@@ -18,16 +18,25 @@ import copy
 import hashlib
 import keyword
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dse.config import hardware_from_dict, hardware_to_dict, load_hardware
 from dse.config._problems import problems_from_validation_error
-from dse.config._yaml import parse_yaml_mapping
+from dse.config._types import Count, Flag, Number
+from dse.config._yaml import parse_yaml_mapping, read_yaml_text
 from dse.errors import ConfigError, Problem
 from dse.hardware import Hardware
 from dse.search.expressions import Expression, ExpressionError, Value
@@ -54,6 +63,17 @@ _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 ScalarChoice = str | int | float | bool
 
+SPACE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+"""A space's name is a folder name under `results/` (the default `--out`): no path
+separators and no leading dot, so `../../tmp/x` cannot send results elsewhere."""
+MAX_CHOICES = 1_000
+MAX_GRID_POINTS = 100_000
+"""Most points a grid search may have. NOTE: Optuna's GridSampler materialises every
+combination in memory when it is built; 10^5 points of a few parameters is tens of
+MB, while a grid of 10^12 points (one int axis from 0 to 10^12) grew memory by
+~400 MB/s until the machine gave out."""
+MAX_POINTS_PER_FLOAT = 1_000
+
 
 class ParameterSpec(BaseModel):
     """One dimension of the search space."""
@@ -62,11 +82,11 @@ class ParameterSpec(BaseModel):
 
     kind: Literal["float", "int", "categorical"]
     unit: str = Field(description="unit of the value, e.g. MiB, MHz, count, nm, '-'")
-    low: float | None = None
-    high: float | None = None
-    step: float | None = Field(default=None, gt=0)
-    log: bool = False
-    choices: list[ScalarChoice] | None = None
+    low: Number | None = None
+    high: Number | None = None
+    step: Number | None = Field(default=None, gt=0)
+    log: Flag = False
+    choices: list[ScalarChoice] | None = Field(default=None, max_length=MAX_CHOICES)
     description: str = ""
 
     @model_validator(mode="after")
@@ -156,9 +176,9 @@ class ConstraintSpec(BaseModel):
 
     model_config = _STRICT
 
-    expression: str | float
-    max: float | None = None
-    min: float | None = None
+    expression: str | Number
+    max: Number | None = None
+    min: Number | None = None
     unit: str = ""
     description: str = ""
 
@@ -166,6 +186,10 @@ class ConstraintSpec(BaseModel):
     def _one_bound(self) -> ConstraintSpec:
         if self.max is None and self.min is None:
             raise ValueError("a constraint needs `max`, `min` or both")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(
+                f"`min` ({self.min:g}) is above `max` ({self.max:g}): no design can meet it"
+            )
         return self
 
 
@@ -178,7 +202,7 @@ class ObjectiveSpec(BaseModel):
     expression: str | None = Field(default=None, description="defaults to `name`")
     direction: Literal["maximize", "minimize"]
     unit: str = ""
-    hypervolume_reference: float | None = Field(
+    hypervolume_reference: Number | None = Field(
         default=None,
         description="worst value counted in the hypervolume; default: from the references",
     )
@@ -194,10 +218,15 @@ class SamplerSpec(BaseModel):
 class BudgetSpec(BaseModel):
     model_config = _STRICT
 
-    trials: int = Field(ge=1, description="finished trials (complete or failed) to reach")
-    batch_size: int = Field(default=64, ge=1, description="trials asked from Optuna at once")
-    designs_per_task: int = Field(
-        default=16, ge=1, description="designs one Ray task evaluates as a vectorised batch"
+    trials: Count = Field(
+        ge=1, le=10_000_000, description="finished trials (complete or failed) to reach"
+    )
+    batch_size: Count = Field(
+        default=64, ge=1, le=100_000, description="trials asked from Optuna at once"
+    )
+    designs_per_task: Count = Field(
+        default=16, ge=1, le=100_000,
+        description="designs one Ray task evaluates as a vectorised batch",
     )
 
 
@@ -206,12 +235,24 @@ class SpaceFile(BaseModel):
 
     model_config = _STRICT
 
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        if not re.fullmatch(SPACE_NAME_PATTERN, name):
+            raise ValueError(
+                "must be 1-100 letters, digits, '.', '-' or '_', starting with a letter or "
+                "digit (it names the results folder results/<name>)"
+            )
+        return name
+
     format_version: Literal[1] = 1
-    name: str = Field(min_length=1)
+    name: str = Field(
+        description="letters, digits, '.', '-', '_' (results go to results/<name> by default)",
+    )
     description: str = ""
     base: str = Field(min_length=1, description="hardware preset name or YAML file path")
     suite: str = Field(min_length=1, description="workload suite the designs are scored on")
-    seed: int = 0
+    seed: Count = Field(default=0, ge=0, le=2**32 - 1, description="0 to 2**32 - 1 (numpy)")
     budget: BudgetSpec
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     parameters: dict[str, ParameterSpec] = Field(min_length=1)
@@ -549,7 +590,119 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
     structural = _structural_problems(space)
     if structural:
         raise ConfigError(structural)
+    late = _sampler_build_problems(space) + _reachability_problems(space)
+    if late:
+        raise ConfigError(late)
     return space
+
+
+def _sampler_build_problems(space: SearchSpace) -> list[Problem]:
+    """Build the Optuna sampler now, so settings it refuses stop the check, not the search.
+
+    NOTE: `population_size: 1` or `mutation_prob: 5` used to pass the check and fail only
+    after Ray had started and the results folder existed, which then blocked a rerun.
+    """
+    import warnings
+
+    from dse.search.study import make_sampler
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make_sampler(space)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return [Problem(space.source, "sampler", f"{space.spec.sampler.name} refuses its "
+                        f"settings: {message[:200]}")]
+    return []
+
+
+def _probe_points(space: SearchSpace) -> list[tuple[str, dict[str, ScalarChoice]]]:
+    """The midpoint and the two corners of the space (every parameter low, every high)."""
+    low: dict[str, ScalarChoice] = {}
+    high: dict[str, ScalarChoice] = {}
+    for name, parameter in space.parameters.items():
+        if parameter.kind == "categorical":
+            assert parameter.choices is not None
+            low[name], high[name] = parameter.choices[0], parameter.choices[-1]
+        else:
+            assert parameter.low is not None
+            first: ScalarChoice = int(parameter.low) if parameter.kind == "int" else parameter.low
+            low[name], high[name] = first, _last_value(parameter)
+    return [("midpoint", space.midpoint()), ("low corner", low), ("high corner", high)]
+
+
+def _last_value(parameter: ParameterSpec) -> ScalarChoice:
+    assert parameter.low is not None and parameter.high is not None
+    step = parameter.step or (1.0 if parameter.kind == "int" else None)
+    if step is None:
+        return parameter.high
+    value = parameter.low + math.floor((parameter.high - parameter.low) / step + 1e-9) * step
+    return int(value) if parameter.kind == "int" else value
+
+
+def _reachability_problems(space: SearchSpace) -> list[Problem]:
+    """Objectives and constraints that no checked design can meet are file mistakes.
+
+    The designs checked: the base design and the references (the brief's "at least the
+    base design or a reference") and, so that a space exploring away from its base is
+    not refused, the midpoint and both corners of the space. An objective must be a
+    number for one of them; each constraint must be met by one of them. Evaluating
+    them costs one vectorised suite call (a fraction of a second).
+    """
+    if not space.objective_expressions and not space.constraint_expressions:
+        return []
+    from dse.search.evaluation import PointToEvaluate, evaluate_points, evaluate_references
+
+    probes = _probe_points(space)
+    outcomes = evaluate_points(
+        space, [PointToEvaluate(i, params) for i, (_, params) in enumerate(probes)]
+    )
+    labels = [label for label, _ in probes]
+    designs: list[Hardware] = [hardware_from_dict(dict(space.base_hardware), "base")]
+    labels_of_designs = ["base design"]
+    for name, hardware in space.reference_designs():
+        designs.append(hardware)
+        labels_of_designs.append(f"reference {name}")
+    outcomes += evaluate_references(space, designs)
+    labels += labels_of_designs
+
+    problems: list[Problem] = []
+    for index, objective in enumerate(space.objectives):
+        values = [o.objectives.get(objective.name, math.nan) for o in outcomes]
+        if not any(math.isfinite(v) for v in values):
+            why = _first_reason(outcomes, f"objective {objective.name}:")
+            problems.append(Problem(space.source, f"objectives[{index}].expression",
+                                    f"not a finite number for any design checked ("
+                                    f"{', '.join(labels)}){why}"))
+    for name, constraint in space.constraints.items():
+        violations = [o.constraints.get(name, math.nan) for o in outcomes]
+        if any(math.isfinite(v) and v <= 0 for v in violations):
+            continue
+        if not any(math.isfinite(v) for v in violations):
+            why = _first_reason(outcomes, f"constraint {name}:")
+            problems.append(Problem(space.source, f"constraints.{name}",
+                                    f"not a finite number for any design checked{why}"))
+            continue
+        closest, label = min(
+            (v, label) for v, label in zip(violations, labels, strict=True) if math.isfinite(v)
+        )
+        bounds = " and ".join(b for b in (
+            f">= {constraint.min:g}" if constraint.min is not None else "",
+            f"<= {constraint.max:g}" if constraint.max is not None else "") if b)
+        problems.append(Problem(space.source, f"constraints.{name}",
+                                f"no design checked meets {bounds} {constraint.unit}".rstrip()
+                                + f" (closest: {label}, {closest:.1%} beyond the bound; "
+                                f"checked: {', '.join(labels)})"))
+    return problems
+
+
+def _first_reason(outcomes: Sequence[Any], prefix: str) -> str:
+    for outcome in outcomes:
+        for reason in outcome.infeasible_reason.split("; "):
+            if reason.startswith(prefix):
+                return ": " + reason[len(prefix):].strip()[:200]
+    return ""
 
 
 def _resolve_suite(suite: str, space_dir: Path) -> str:
@@ -693,31 +846,49 @@ def _sampler_problems(spec: SpaceFile, source: str) -> list[Problem]:
                 Problem(source, "sampler.name", "the gp sampler needs torch, which is missing")
             )
     if spec.sampler.name == "grid":
-        points = spec.sampler.settings.get("points_per_float")
-        for name, parameter in spec.parameters.items():
-            if parameter.cardinality() == math.inf and not points:
-                problems.append(
-                    Problem(
-                        source,
-                        f"parameters.{name}",
-                        "grid needs a `step` or sampler.settings.points_per_float",
-                    )
-                )
+        problems.extend(_grid_problems(spec, source))
     if spec.sampler.name == "nsga3" and len(spec.objectives) < 2:
         problems.append(Problem(source, "sampler.name", "nsga3 needs two or more objectives"))
     return problems
 
 
+def _grid_problems(spec: SpaceFile, source: str) -> list[Problem]:
+    """A grid is enumerated in memory: bound every axis and the product before building it."""
+    problems: list[Problem] = []
+    points = spec.sampler.settings.get("points_per_float")
+    if points is not None and (
+        not isinstance(points, int) or isinstance(points, bool)
+        or not 2 <= points <= MAX_POINTS_PER_FLOAT
+    ):
+        problems.append(Problem(source, "sampler.settings.points_per_float",
+                                f"must be a whole number from 2 to {MAX_POINTS_PER_FLOAT}, "
+                                f"got {points!r}"))
+        return problems
+    total = 1.0
+    for name, parameter in spec.parameters.items():
+        count = parameter.cardinality()
+        if count == math.inf:
+            if not points:
+                problems.append(Problem(source, f"parameters.{name}",
+                                        "grid needs a `step` or sampler.settings.points_per_float"))
+                continue
+            count = float(points)
+        if count > MAX_GRID_POINTS:
+            problems.append(Problem(source, f"parameters.{name}",
+                                    f"a grid axis of {count:.3g} values; at most "
+                                    f"{MAX_GRID_POINTS:,} (raise `step` or narrow low/high)"))
+        total *= count
+    if not problems and total > MAX_GRID_POINTS:
+        problems.append(Problem(source, "sampler.name",
+                                f"a grid of {total:.3g} points; at most {MAX_GRID_POINTS:,} "
+                                "(use fewer values per parameter or another sampler)"))
+    return problems
+
+
 def load_space(path: str | Path) -> SearchSpace:
     """Read and check the search-space file at `path`."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(Problem(source, "", "file not found")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(Problem(source, "", f"cannot read: {exc}")) from None
-    return space_from_text(text, source, Path(path).resolve().parent)
+    text = read_yaml_text(path)
+    return space_from_text(text, str(path), Path(path).resolve().parent)
 
 
 def space_json_schema() -> dict[str, Any]:

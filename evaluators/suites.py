@@ -35,16 +35,19 @@ workloads' average power per chip.
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dse.config._problems import problems_from_validation_error
+from dse.config._types import Number
+from dse.config._yaml import read_yaml_mapping
 from dse.errors import ConfigError, Problem
 from dse.hardware import PRECISIONS, Hardware
 from evaluators.api import SuiteResult, WorkloadMetrics
@@ -91,11 +94,16 @@ class Suite:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# NOTE: a weight of 10^6 against another of 1 already makes the second workload
+# irrelevant to the score; larger ratios are typos.
+Weight = Annotated[Number, Field(gt=0, le=1e6)]
 
 
 class _EntrySchema(_Strict):
-    weight: float = Field(default=1.0, gt=0)
+    weight: Weight = 1.0
     throughput: str | None = None
     precisions: list[str] = []
     workload: dict[str, Any]
@@ -103,14 +111,14 @@ class _EntrySchema(_Strict):
 
 
 class _IncludeSchema(_Strict):
-    suite: str
-    weight: float = Field(default=1.0, gt=0)
+    suite: str = Field(min_length=1)
+    weight: Weight = 1.0
 
 
 class _SuiteSchema(_Strict):
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    reference: str
+    reference: str = Field(min_length=1)
     workloads: list[_EntrySchema] = []
     include: list[_IncludeSchema] = []
 
@@ -146,6 +154,11 @@ def resolve_in_suite(name_or_path: str, suite_file: str | Path) -> str:
     return str(path)
 
 
+_LOADING = threading.local()
+"""`.chain`: the suites this thread is loading now, so a suite that includes itself,
+directly or through others, is a problem, not a RecursionError."""
+
+
 @lru_cache(maxsize=64)
 def load_suite(name_or_path: str) -> Suite:
     """A suite by name (evaluators/suites/NAME.yaml) or path; ConfigError lists problems."""
@@ -154,14 +167,24 @@ def load_suite(name_or_path: str) -> Suite:
     if not path.exists():
         raise ConfigError(f"no such suite; known suites: {', '.join(list_suites())}",
                           str(name_or_path))
+    resolved = path.resolve()
+    loading: list[Path] = _LOADING.__dict__.setdefault("chain", [])
+    if resolved in loading:
+        chain = " -> ".join(p.name for p in [*loading, resolved])
+        raise ConfigError(f"includes itself ({chain})", source)
+    loading.append(resolved)
     try:
-        raw = yaml.safe_load(path.read_text())
+        return _load_suite(path, source)
+    finally:
+        loading.remove(resolved)
+
+
+def _load_suite(path: Path, source: str) -> Suite:
+    raw = read_yaml_mapping(path)
+    try:
         doc = _SuiteSchema.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source) from None
     except ValidationError as exc:
-        raise ConfigError([Problem(source, ".".join(str(p) for p in e["loc"]), e["msg"])
-                           for e in exc.errors()]) from None
+        raise ConfigError(problems_from_validation_error(exc, source)) from None
     problems: list[Problem] = []
     entries: list[SuiteEntry] = []
     if doc.workloads:

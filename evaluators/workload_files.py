@@ -23,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dse.config._problems import shown
+from dse.config._types import Count, Flag, Number
+from dse.config._yaml import read_yaml_documents
 from dse.errors import ConfigError, Problem
 from dse.hardware import PRECISIONS
 from evaluators.models import (
@@ -117,44 +119,51 @@ class ModelWorkload:
 # --------------------------------------------------------------------------- schema
 
 
+# NOTE: every count is a whole number >= 1 where zero means nothing (a batch of 0
+# samples, 0 layers), and at most MAX_COUNT: 10^12 is orders of magnitude beyond any
+# model dimension, batch or chip count we know of; a larger value is a unit slip.
+MAX_COUNT = 1_000_000_000_000
+Size = Annotated[Count, Field(gt=0, le=MAX_COUNT)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InlineTransformer(_Strict):
-    layers: int = Field(gt=0)
-    hidden: int = Field(gt=0)
-    heads: int = Field(gt=0)
-    kv_heads: int | None = Field(default=None, gt=0)
-    ffn_hidden: int | None = Field(default=None, gt=0)
-    vocab: int = Field(gt=0)
+    layers: Size
+    hidden: Size
+    heads: Size
+    kv_heads: Size | None = None
+    ffn_hidden: Size | None = None
+    vocab: Size
     ffn_kind: Literal["gelu", "swiglu"] = "gelu"
-    causal: bool = True
-    tied_embeddings: bool | None = None
+    causal: Flag = True
+    tied_embeddings: Flag | None = None
 
 
 class SystemSchema(_Strict):
-    chips: int = Field(default=1, gt=0)
-    tensor_parallel: int = Field(default=1, gt=0)
-    pipeline_parallel: int = Field(default=1, gt=0)
-    data_parallel: int | None = Field(default=None, gt=0)
-    micro_batch: int = Field(default=1, gt=0)
-    zero_stage: int = Field(default=0, ge=0, le=3)
-    sequence_parallel: bool = False
-    virtual_stages: int = Field(default=1, gt=0)
+    chips: Size = 1
+    tensor_parallel: Size = 1
+    pipeline_parallel: Size = 1
+    data_parallel: Size | None = None
+    micro_batch: Size = 1
+    zero_stage: Count = Field(default=0, ge=0, le=3)
+    sequence_parallel: Flag = False
+    virtual_stages: Size = 1
 
 
 class DetectionSchema(_Strict):
-    nms_iterations: int = Field(default=100, ge=0)
-    candidate_boxes: int = Field(default=1000, gt=0)
+    nms_iterations: Count = Field(default=100, ge=0, le=MAX_COUNT)
+    candidate_boxes: Size = 1000
 
 
 class PipelineSchema(_Strict):
-    rows_scanned: int = Field(default=100_000_000, ge=0)
-    row_bytes: int = Field(default=64, gt=0)
-    join_rows: int = Field(default=10_000_000, ge=0)
-    preprocess_bytes_per_sample: float = Field(default=150_528.0, ge=0)
-    batches_between_switches: int = Field(default=1, gt=0)
+    rows_scanned: Count = Field(default=100_000_000, ge=0, le=MAX_COUNT)
+    row_bytes: Size = 64
+    join_rows: Count = Field(default=10_000_000, ge=0, le=MAX_COUNT)
+    preprocess_bytes_per_sample: Number = Field(default=150_528.0, ge=0, le=1e15)
+    batches_between_switches: Size = 1
 
 
 class ServingSchema(_Strict):
@@ -162,17 +171,17 @@ class ServingSchema(_Strict):
 
 
 class WorkloadSchema(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     kind: Kind
     model: str | InlineTransformer
     evaluator: str | None = None
     precision: str = "bf16"
-    seq_len: int | None = Field(default=None, gt=0)
-    global_batch: int | None = Field(default=None, gt=0)
-    batch: int | Literal["auto"] | None = None
+    seq_len: Size | None = None
+    global_batch: Size | None = None
+    batch: Size | Literal["auto"] | None = None
     recompute: Recompute = "none"
-    prompt_tokens: int | None = Field(default=None, gt=0)
-    output_tokens: int | None = Field(default=None, gt=0)
+    prompt_tokens: Size | None = None
+    output_tokens: Size | None = None
     system: SystemSchema = SystemSchema()
     postprocess: DetectionSchema | None = None
     pipeline: PipelineSchema | None = None
@@ -187,7 +196,9 @@ def _key_path(loc: Sequence[int | str]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("str", "int", "InlineTransformer", "literal['auto']"):
+        elif item in ("str", "int", "InlineTransformer", "literal['auto']") or (
+            item.startswith("function-")  # the label of a Count/Number union branch
+        ):
             continue  # pydantic's union-branch labels are not keys of the file
         else:
             parts.append(("." if parts else "") + item)
@@ -314,11 +325,11 @@ def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWo
         try:
             doc = WorkloadSchema.model_validate(raw)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in exc.errors(include_url=False):
                 value = err.get("input")
-                shown = "" if isinstance(value, dict) else f" (got {value!r})"
+                got = "" if isinstance(value, dict) else f" (got {shown(value)})"
                 problems.append(Problem(source, prefix + _key_path(err["loc"]),
-                                        err["msg"] + shown))
+                                        err["msg"] + got))
             continue
         model = _resolve_model(doc.model, prefix, problems, source)
         if model is None:
@@ -358,25 +369,20 @@ def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWo
 
 def load_model_workloads(path: str | Path) -> list[ModelWorkload]:
     """Read a (multi-document) model-level workload file; ConfigError lists every problem."""
-    source = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read workload file: {exc.strerror}", source) from None
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source) from None
+    documents = read_yaml_documents(path)
     if not documents:
-        raise ConfigError("the file holds no workload", source)
-    return parse_model_workloads(documents, source)
+        raise ConfigError("the file holds no workload", str(path))
+    return parse_model_workloads(documents, str(path))
 
 
 def is_model_workload_file(path: str | Path) -> bool:
-    """True when the file's first document has a top-level `kind:` (model-level format)."""
+    """True when the file's first document has a top-level `kind:` (model-level format).
+
+    A file that cannot be read or parsed is not a model workload; the operator-workload
+    loader then reports what is wrong with it.
+    """
     try:
-        for doc in yaml.safe_load_all(Path(path).read_text()):
-            return isinstance(doc, dict) and "kind" in doc
-    except (OSError, yaml.YAMLError):
+        documents = read_yaml_documents(path)
+    except ConfigError:
         return False
-    return False
+    return bool(documents) and isinstance(documents[0], dict) and "kind" in documents[0]

@@ -5,11 +5,14 @@ GET /                 the page, rebuilt from the folder on every request (a runn
 GET /api/trial/<n>    one design's breakdown as JSON (for designs the page does not embed)
 GET /api/pareto       the front as JSON rows (what `dse pareto --format json` prints)
 
-Binds 127.0.0.1 unless told otherwise: the page shows unpublished design data.
+Binds 127.0.0.1 unless told otherwise: the page shows unpublished design data. Every
+request must name this server in its `Host` header (see `allowed_host`), and every bad
+request gets a 4xx answer, never a dropped connection.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from http import HTTPStatus
@@ -23,6 +26,66 @@ from dse.browse.pareto import pareto_front
 from dse.browse.render import pareto_json
 from dse.browse.results import open_results
 from dse.errors import ConfigError
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+MAX_TRIAL_DIGITS = 12
+"""Trial numbers are far below 10^12; a longer number is refused before int() parses it."""
+_TRIAL_PATH = re.compile(rf"/api/trial/(-?\d{{1,{MAX_TRIAL_DIGITS}}})")
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+
+
+def _host_and_port(header: str) -> tuple[str, int | None] | None:
+    """`example.org:8765` -> ("example.org", 8765); `[::1]:80` -> ("::1", 80); None if malformed."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        if end < 0:
+            return None
+        host, rest = header[1:end], header[end + 1 :]
+        if rest and not rest.startswith(":"):
+            return None
+        port_text = rest[1:] if rest else ""
+    else:
+        host, _, port_text = header.partition(":")
+    if not host:
+        return None
+    if port_text:
+        if not port_text.isdigit() or len(port_text) > 5:
+            return None
+        return host, int(port_text)
+    return host, None
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def allowed_host(header: str | None, bound_host: str, bound_port: int) -> bool:
+    """Whether a request's `Host` header names this server.
+
+    NOTE: DNS rebinding: a web page from attacker.example re-resolves its own name to
+    127.0.0.1 and reads this server from the victim's browser; its requests still say
+    `Host: attacker.example`. So only the loopback names and the bound address are
+    accepted, with this server's port (or none). When bound to every interface
+    (0.0.0.0 or ::), any IP address literal is accepted as well: a rebinding attack
+    needs a domain name, never a bare address.
+    """
+    if header is None:
+        return False
+    parsed = _host_and_port(header)
+    if parsed is None:
+        return False
+    host, port = parsed
+    if port is not None and port != bound_port:
+        return False
+    bound = bound_host.strip("[]").lower()
+    if host in LOOPBACK_NAMES or host == bound:
+        return True
+    return bound in _WILDCARDS and _is_ip_literal(host)
 
 
 def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
@@ -39,32 +102,81 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _error(self, status: int, message: str) -> None:
+            self._send(status, json.dumps({"error": message}), "application/json")
+
+        def _refused(self) -> bool:
+            """Answer 421 to a request whose Host header does not name this server."""
+            address: Any = self.server.server_address
+            if allowed_host(self.headers.get("Host"), str(address[0]), int(address[1])):
+                return False
+            self._error(HTTPStatus.MISDIRECTED_REQUEST,
+                        "unknown Host header; open the page as http://127.0.0.1:PORT/")
+            return True
 
         def do_GET(self) -> None:
+            if self._refused():
+                return
             path = self.path.split("?", 1)[0]
             try:
-                if path in ("/", "/index.html"):
-                    self._send(HTTPStatus.OK, build_page(open_results(root)), "text/html")
-                    return
-                match = re.fullmatch(r"/api/trial/(-?\d+)", path)
-                if match:
-                    detail = design_detail(open_results(root), int(match.group(1)))
-                    self._send(HTTPStatus.OK, json.dumps(detail.to_dict()), "application/json")
-                    return
-                if path == "/api/pareto":
-                    table = pareto_front(open_results(root))
-                    self._send(HTTPStatus.OK, pareto_json(table), "application/json")
-                    return
-                self._send(HTTPStatus.NOT_FOUND, json.dumps({"error": "not found"}),
-                           "application/json")
+                self._answer(path)
             except ConfigError as exc:
                 message = "\n".join(str(p) for p in exc.problems)
                 if path.startswith("/api/"):
-                    self._send(HTTPStatus.NOT_FOUND, json.dumps({"error": message}),
-                               "application/json")
+                    self._error(HTTPStatus.NOT_FOUND, message)
                 else:
                     self._send(HTTPStatus.OK, error_page(message), "text/html")
+            except (ValueError, KeyError, IndexError, OverflowError) as exc:
+                # NOTE: a request this server cannot answer (a number beyond any trial,
+                # a malformed path) is the client's mistake: 400 with the reason.
+                self._error(HTTPStatus.BAD_REQUEST, f"{type(exc).__name__}: {exc}"[:300])
+            except Exception as exc:  # the folder, not the request, is bad
+                # NOTE: answered, not raised: an uncaught error would reset the connection
+                # and print a traceback over the URL the user is reading.
+                self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
+                            f"cannot read the results: {type(exc).__name__}: {exc}"[:300])
+
+        def _answer(self, path: str) -> None:
+            if path in ("/", "/index.html"):
+                self._send(HTTPStatus.OK, build_page(open_results(root)), "text/html")
+                return
+            if path.startswith("/api/trial/"):
+                match = _TRIAL_PATH.fullmatch(path)
+                if not match:
+                    self._error(HTTPStatus.NOT_FOUND, "no such trial; /api/trial/<number>")
+                    return
+                detail = design_detail(open_results(root), int(match.group(1)))
+                self._send(HTTPStatus.OK, json.dumps(detail.to_dict()), "application/json")
+                return
+            if path == "/api/pareto":
+                table = pareto_front(open_results(root))
+                self._send(HTTPStatus.OK, pareto_json(table), "application/json")
+                return
+            self._error(HTTPStatus.NOT_FOUND, "not found")
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def _not_allowed(self) -> None:
+            if self._refused():
+                return
+            self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
+            self.send_header("Allow", "GET, HEAD")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+
+        def send_error(self, code: int, message: str | None = None,
+                       explain: str | None = None) -> None:
+            # NOTE: the standard library answers an unknown method (TRACE, FOO) with
+            # 501; it is the client's mistake, so say 405 like the known ones.
+            if code == HTTPStatus.NOT_IMPLEMENTED:
+                code = HTTPStatus.METHOD_NOT_ALLOWED
+            super().send_error(code, message, explain)
 
     return ResultsHandler
 
@@ -76,5 +188,7 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 8765) -> Thread
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                           "--host/--port") from None
+    except (OverflowError, ValueError) as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}", "--host/--port") from None
     server.daemon_threads = True
     return server

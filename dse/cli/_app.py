@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dse.errors import ConfigError
 
@@ -23,10 +24,21 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-error_console = Console(stderr=True)
+# NOTE: emoji codes are off: a description such as "uses :fire: units" is user text and
+# must print as written. Markup stays on for the CLI's own styling, so every piece of
+# user text (names, descriptions, units, choices, reasons, paths) goes through `plain`.
+console = Console(emoji=False)
+error_console = Console(stderr=True, emoji=False)
 
 EXIT_USAGE = 2
+
+def plain(text: object) -> str:
+    """`text` as rich shows it literally: `[` that would open markup is escaped.
+
+    Without it "ratio [/] of" raises a MarkupError and "[bold]x" loses its brackets.
+    """
+    return escape(str(text))
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

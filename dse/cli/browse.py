@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from dse.cli._app import app, console, report_config_errors
+from dse.cli._app import app, console, plain, report_config_errors
 from dse.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ def browse(
     opened = open_results(results)  # fail early, before binding, on an unusable folder
     server = make_server(opened.root, host, port)
     bound_port = server.server_address[1]
-    console.print(f"serving {opened.root} at http://{host}:{bound_port}/ (Ctrl-C stops)")
+    console.print(plain(f"serving {opened.root} at http://{host}:{bound_port}/ (Ctrl-C stops)"))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -211,4 +211,4 @@ def report(
     html = build_page(opened)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")
-    console.print(f"wrote {output} ({len(html.encode()) / 1e6:.1f} MB)")
+    console.print(plain(f"wrote {output} ({len(html.encode()) / 1e6:.1f} MB)"))

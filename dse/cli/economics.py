@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dse.cli._app import app, console, report_config_errors
+from dse.cli._app import app, console, plain, report_config_errors
 from dse.core.economics import (
     DesignEconomicsReport,
     EconomicsParameters,
@@ -101,7 +101,7 @@ def _resolve_versus(
 
 def _report_table(report: DesignEconomicsReport) -> Table:
     e = report.economics
-    table = Table(title=f"Economics of {report.design}", show_header=False)
+    table = Table(title=plain(f"Economics of {report.design}"), show_header=False)
     table.add_column("quantity")
     table.add_column("value", justify="right")
     source = "estimate" if e.die_area_is_estimate else "spec"
@@ -131,9 +131,9 @@ def _report_table(report: DesignEconomicsReport) -> Table:
         ("break-even volume, per peak FLOP/s with TCO", _units(report.break_even_volume_tco)),
     ]
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(plain(name), plain(value))
     if not e.feasible:
-        table.add_row("infeasible", "; ".join(e.infeasible_reasons))
+        table.add_row("infeasible", plain("; ".join(e.infeasible_reasons)))
     return table
 
 

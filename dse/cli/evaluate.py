@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from dse.cli._app import app, console, report_config_errors
+from dse.cli._app import app, console, plain, report_config_errors
 from dse.config import load_hardware
 from dse.errors import ConfigError
 
@@ -27,12 +27,13 @@ def _si(value: float, unit: str) -> str:
 
 def _print_operator_table(table: Any) -> None:
     total = table.attrs["total"]
-    grid = Table(title=f"{total['workload']} on {total['hardware']}")
+    grid = Table(title=plain(f"{total['workload']} on {total['hardware']}"))
     for header in ("#", "op", "time", "bound by", "FLOP", "off-chip bytes", "energy", "clock"):
         grid.add_column(header, justify="left" if header in ("op", "bound by") else "right")
     for i, row in enumerate(table.itertuples(index=False)):
         grid.add_row(
-            str(i), row.op, _si(row.time_s, "s"), row.bound_by, _si(row.flops, "FLOP"),
+            str(i), plain(row.op), _si(row.time_s, "s"), plain(row.bound_by),
+            _si(row.flops, "FLOP"),
             _si(row.bytes_offchip, "B"), _si(row.energy_j, "J"), f"{row.clock_fraction:.2f}",
         )
     console.print(grid)
@@ -50,13 +51,13 @@ def _print_operator_table(table: Any) -> None:
 
 def _print_model_report(report: dict[str, Any]) -> None:
     for wl in report["workloads"]:
-        grid = Table(title=f"{wl['workload']} ({wl['evaluator']}) on {report['hardware']}")
+        grid = Table(title=plain(f"{wl['workload']} ({wl['evaluator']}) on {report['hardware']}"))
         grid.add_column("metric")
         grid.add_column("value", justify="right")
         if not wl["feasible"]:
-            grid.add_row("infeasible", "; ".join(wl["infeasible_reasons"]))
+            grid.add_row("infeasible", plain("; ".join(wl["infeasible_reasons"])))
         for key, value in wl["metrics"].items():
-            grid.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+            grid.add_row(plain(key), plain(f"{value:.4g}" if isinstance(value, float) else value))
         for bound, seconds in wl["time_by_bound_s"].items():
             if seconds > 0:
                 grid.add_row(f"time bound by {bound}", _si(seconds, "s"))
@@ -64,8 +65,8 @@ def _print_model_report(report: dict[str, Any]) -> None:
 
 
 def _print_suite_report(report: dict[str, Any]) -> None:
-    grid = Table(title=f"suite {report['suite']} on {report['hardware']} "
-                       f"(throughput relative to {report['reference']})")
+    grid = Table(title=plain(f"suite {report['suite']} on {report['hardware']} "
+                             f"(throughput relative to {report['reference']})"))
     for header in ("workload", "weight", "relative", "main bound", "power"):
         grid.add_column(header, justify="left" if header in ("workload", "main bound")
                         else "right")
@@ -74,12 +75,13 @@ def _print_suite_report(report: dict[str, Any]) -> None:
         main = max(bounds, key=bounds.get) if any(bounds.values()) else "-"
         relative = f"{wl['relative_throughput']:.2f}x" if wl["feasible"] else "infeasible"
         power = wl["metrics"].get("power_w", float("nan"))
-        grid.add_row(wl["workload"], f"{wl['weight']:g}", relative, main, f"{power:.0f} W")
+        grid.add_row(plain(wl["workload"]), f"{wl['weight']:g}", relative, plain(main),
+                     f"{power:.0f} W")
     console.print(grid)
     console.print(f"score {report['score']:.3f} (weighted geometric mean), "
                   f"power {report['power_w']:.0f} W per chip")
     for reason in report["infeasible_reasons"]:
-        console.print(f"infeasible: {reason}")
+        console.print(f"infeasible: {plain(reason)}")
 
 
 def _is_model_workload(path: Path) -> bool:

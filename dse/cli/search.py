@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dse.cli._app import EXIT_USAGE, app, console, report_config_errors
+from dse.cli._app import EXIT_USAGE, app, console, plain, report_config_errors
 
 MAX_FRONT_ROWS = 20
 EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
@@ -108,7 +108,7 @@ def search(
     )
     shown = front.head(MAX_FRONT_ROWS)
     table = Table(
-        title=f"Pareto front: {len(front)} distinct designs (results in {summary.out})"
+        title=plain(f"Pareto front: {len(front)} distinct designs (results in {summary.out})")
     )
     table.add_column("trial", justify="right")
     for objective in space.objectives:
@@ -124,7 +124,7 @@ def search(
     console.print(table)
     if len(front) > len(shown):
         console.print(
-            f"... {len(front) - len(shown)} more on the front: `dse pareto {summary.out}`"
+            plain(f"... {len(front) - len(shown)} more on the front: `dse pareto {summary.out}`")
         )
 
 
@@ -133,4 +133,4 @@ def _shown(value: object) -> str:
         if math.isnan(value):
             return "-"
         return f"{value:.4g}"
-    return str(value)
+    return plain(value)  # a categorical choice is user text

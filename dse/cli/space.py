@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dse.cli._app import EXIT_USAGE, app, console, report_config_errors
+from dse.cli._app import EXIT_USAGE, app, console, plain, report_config_errors
 
 space_app = typer.Typer(
     help="Search-space files: check one, print the JSON Schema, start a new one.",
@@ -27,31 +27,33 @@ def check(file: Path = typer.Argument(..., help="search-space YAML file")) -> No
 
     space = load_space(file)
     spec = space.spec
-    console.print(f"[bold]{spec.name}[/bold]: {spec.description.strip()}")
-    console.print(
+    # NOTE: everything from the file goes through `plain`: a description, unit or
+    # choice such as "ratio [/] of" is text, not rich markup.
+    console.print(f"[bold]{plain(spec.name)}[/bold]: {plain(spec.description.strip())}")
+    console.print(plain(
         f"base {spec.base}, suite {spec.suite}, sampler {spec.sampler.name}, "
         f"budget {spec.budget.trials} trials (batches of {spec.budget.batch_size}), "
         f"seed {spec.seed}"
-    )
+    ))
     table = Table(title=f"{len(space.parameters)} parameters")
     for column in ("parameter", "kind", "unit", "domain", "values"):
         table.add_column(column)
     rows = summarise(space)
     for row in rows:
         values = "continuous" if math.isinf(row.cardinality) else f"{row.cardinality:g}"
-        table.add_row(row.name, row.kind, row.unit, row.domain, values)
+        table.add_row(*(plain(cell) for cell in (row.name, row.kind, row.unit, row.domain, values)))
     console.print(table)
     for row in rows:
-        console.print(f"{row.name} -> {', '.join(_grouped(row.maps_to)) or '(nothing)'}")
+        console.print(plain(f"{row.name} -> {', '.join(_grouped(row.maps_to)) or '(nothing)'}"))
     total = space.cardinality()
     console.print(
         "cardinality: " + ("continuous" if math.isinf(total) else f"{total:,.0f} designs")
     )
     for name, expression in space.derived_expressions.items():
-        console.print(f"derived {name} = {expression}")
+        console.print(plain(f"derived {name} = {expression}"))
     for objective in space.objectives:
         expression = space.objective_expressions[objective.name]
-        console.print(f"objective {objective.direction} {objective.name} = {expression}")
+        console.print(plain(f"objective {objective.direction} {objective.name} = {expression}"))
     for name, constraint in space.constraints.items():
         bounds = " and ".join(
             b for b in (
@@ -59,14 +61,16 @@ def check(file: Path = typer.Argument(..., help="search-space YAML file")) -> No
                 f">= {constraint.min:g}" if constraint.min is not None else "",
             ) if b
         )
-        console.print(f"constraint {name}: {constraint.expression} {bounds} {constraint.unit}")
+        console.print(
+            plain(f"constraint {name}: {constraint.expression} {bounds} {constraint.unit}")
+        )
     if spec.references:
-        console.print("references: " + ", ".join(spec.references))
+        console.print(plain("references: " + ", ".join(spec.references)))
     midpoint = space.build(space.midpoint(), "midpoint")
     if midpoint.hardware is None:
-        console.print(
+        console.print(plain(
             "note: the midpoint design is infeasible: " + "; ".join(midpoint.infeasible_reasons)
-        )
+        ))
 
 
 def _grouped(paths: tuple[str, ...]) -> list[str]:
@@ -149,4 +153,4 @@ def new(
         raise typer.Exit(EXIT_USAGE)
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(TEMPLATE.format(name=name, path=path, suite=suite), encoding="utf-8")
-    console.print(f"wrote {path}; check it with `dse space check {path}`")
+    console.print(plain(f"wrote {path}; check it with `dse space check {path}`"))

@@ -8,7 +8,7 @@ import math
 import typer
 from rich.table import Table
 
-from dse.cli._app import console, report_config_errors
+from dse.cli._app import console, plain, report_config_errors
 from dse.cli.validate import validate_app
 
 
@@ -38,7 +38,7 @@ def published(
 
     comparisons = compare_all(chip=chip or None)
     if not comparisons:
-        console.print(f"no published rows for chip {chip!r}")
+        console.print(plain(f"no published rows for chip {chip!r}"))
         raise typer.Exit(2)
     summary = summarise(comparisons)
     groups = group_summaries(comparisons)

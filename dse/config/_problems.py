@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,23 @@ def key_path(location: Sequence[str | int], prefix: str = "") -> str:
     return path
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """A bounded repr of a user's value for an error message.
+
+    NOTE: `repr()` of a whole input before cutting it is unbounded work (an alias-heavy
+    document, a 10^5-digit integer); reprlib stops after a few items and characters.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the YAML file spells it
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -36,7 +52,7 @@ def _bound(value: Any) -> str:
 def _message(error: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    got = _shown(error.get("input"))
+    got = shown(error.get("input"))
     if kind == "missing":
         return "required"
     if kind == "extra_forbidden":
@@ -51,7 +67,9 @@ def _message(error: Any) -> str:
         return f"must be <= {_bound(ctx['le'])}, got {got}"
     if kind == "literal_error":
         return f"must be one of {ctx['expected']}, got {got}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
+    if kind == "not_a_number":
+        return f"must be a number, got {got}"
+    if kind in ("int_type", "int_parsing", "int_from_float", "not_a_whole_number"):
         return f"must be a whole number, got {got}"
     if kind in ("float_type", "float_parsing", "finite_number"):
         return f"must be a finite number, got {got}"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dse import units
 from dse.config._problems import problems_from_validation_error
+from dse.config._types import Count, Flag, Number
 from dse.config._yaml import read_yaml_mapping
 from dse.errors import ConfigError, Problem
 from dse.hardware import (
@@ -36,16 +37,28 @@ from dse.hardware import (
 
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
 EnergyLevel = Literal["sram", "hbm", "ddr", "host_link", "interconnect"]
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
 
 assert set(get_args(Precision)) == set(PRECISIONS), "keep Precision in step with dse.hardware"
 
 PRESETS_PACKAGE = "dse.config.presets"
 
 # NOTE: floats go through `finite_number` checks (allow_inf_nan=False): an `.inf`
-# bandwidth in a YAML file is a typo, never a design.
+# bandwidth in a YAML file is a typo, never a design. Numbers are `Number`/`Count`
+# (dse.config._types): `true` or `'700'` where a number belongs is refused, not coerced.
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+# NOTE: upper bounds are "physically absurd", not "unusual": each sits one to three
+# orders of magnitude above the largest shipping part we know of, so a unit slip
+# (MiB written as bytes, MHz as Hz) is refused loudly while any real or hypothetical
+# design still fits. Largest known figures: Cerebras WSE-3 (900,000 cores, 44 GB of
+# SRAM at 21 PB/s, 46,225 mm2, 4 trillion transistors, ~23 kW per system; Cerebras
+# product brief 2024); NVIDIA B200 (~4.5 PFLOP/s dense fp8, 8 TB/s HBM3e, 8 stacks;
+# NVIDIA Blackwell datasheet 2024).
+Peak = Annotated[Number, Field(gt=0, le=1e6)]  # TFLOP/s: 1 EFLOP/s per chip
+FlopEnergyPj = Annotated[Number, Field(gt=0, le=1e6)]  # pJ per FLOP
+EnergyPj = Annotated[Number, Field(ge=0, le=1e6)]  # pJ per byte
+LatencyUs = Annotated[Number, Field(ge=0, le=1e6)]  # up to one second
+TileSize = Annotated[Count, Field(gt=0, le=65_536)]
 
 
 class _Section(BaseModel):
@@ -53,81 +66,81 @@ class _Section(BaseModel):
 
 
 class ComputeSection(_Section):
-    peak_dense_tflops: dict[Precision, Positive] = Field(min_length=1)
-    clock_mhz: float = Field(gt=0)
-    compute_units: int = Field(gt=0)
-    tile_m: int = Field(default=128, gt=0)
-    tile_n: int = Field(default=128, gt=0)
-    tile_k: int = Field(default=64, gt=0)
-    alignment_bytes: int = Field(default=16, gt=0)
+    peak_dense_tflops: dict[Precision, Peak] = Field(min_length=1)
+    clock_mhz: Number = Field(gt=0, le=100_000)
+    compute_units: Count = Field(gt=0, le=10_000_000)
+    tile_m: TileSize = 128
+    tile_n: TileSize = 128
+    tile_k: TileSize = 64
+    alignment_bytes: Count = Field(default=16, gt=0, le=1 << 20)
 
 
 class SramSection(_Section):
-    capacity_mib: float = Field(gt=0)
-    bandwidth_tbyte_s: float = Field(gt=0)
+    capacity_mib: Number = Field(gt=0, le=1_000_000)
+    bandwidth_tbyte_s: Number = Field(gt=0, le=1_000_000)
     management: Literal["scratchpad", "cache"] = "cache"
-    exchange_overlaps_compute: bool = True
-    exchange_bandwidth_tbyte_s: float | None = Field(default=None, gt=0)
+    exchange_overlaps_compute: Flag = True
+    exchange_bandwidth_tbyte_s: Number | None = Field(default=None, gt=0, le=1_000_000)
 
 
 class HbmSection(_Section):
-    stacks: int = Field(gt=0)
-    capacity_gib: float = Field(gt=0)
-    bandwidth_tbyte_s: float = Field(gt=0)
+    stacks: Count = Field(gt=0, le=64)
+    capacity_gib: Number = Field(gt=0, le=100_000)
+    bandwidth_tbyte_s: Number = Field(gt=0, le=10_000)
 
 
 class DdrSection(_Section):
-    channels: int = Field(gt=0)
-    capacity_gib: float = Field(gt=0)
-    bandwidth_gbyte_s: float = Field(gt=0)
+    channels: Count = Field(gt=0, le=1024)
+    capacity_gib: Number = Field(gt=0, le=1_000_000)
+    bandwidth_gbyte_s: Number = Field(gt=0, le=1_000_000)
 
 
 class HostSection(_Section):
-    link_bandwidth_gbyte_s: float = Field(gt=0)
-    link_latency_us: float = Field(ge=0)
-    kernel_launch_us: float = Field(ge=0)
-    sync_roundtrip_us: float = Field(ge=0)
-    async_launch: bool = True
-    graph_capture: bool = False
-    graph_launch_per_op_us: float = Field(default=0.0, ge=0)
-    device_scalar_control: bool = False
-    pageable_bandwidth_fraction: float = Field(default=0.3, gt=0, le=1)
+    link_bandwidth_gbyte_s: Number = Field(gt=0, le=100_000)
+    link_latency_us: LatencyUs
+    kernel_launch_us: LatencyUs
+    sync_roundtrip_us: LatencyUs
+    async_launch: Flag = True
+    graph_capture: Flag = False
+    graph_launch_per_op_us: LatencyUs = 0.0
+    device_scalar_control: Flag = False
+    pageable_bandwidth_fraction: Number = Field(default=0.3, gt=0, le=1)
 
 
 class ReconfigSection(_Section):
-    spatial_fusion: bool = False
-    reconfiguration_ms: float = Field(default=0.0, ge=0)
+    spatial_fusion: Flag = False
+    reconfiguration_ms: Number = Field(default=0.0, ge=0, le=1_000_000)
 
 
 class PowerSection(_Section):
-    tdp_w: float = Field(gt=0)
-    idle_w: float | None = Field(default=None, ge=0)
-    energy_per_flop_pj: dict[Precision, Positive] = Field(default_factory=dict)
-    energy_per_byte_pj: dict[EnergyLevel, NonNegative] = Field(default_factory=dict)
-    min_clock_fraction: float = Field(default=0.3, gt=0, le=1)
+    tdp_w: Number = Field(gt=0, le=1_000_000)
+    idle_w: Number | None = Field(default=None, ge=0, le=1_000_000)
+    energy_per_flop_pj: dict[Precision, FlopEnergyPj] = Field(default_factory=dict)
+    energy_per_byte_pj: dict[EnergyLevel, EnergyPj] = Field(default_factory=dict)
+    min_clock_fraction: Number = Field(default=0.3, gt=0, le=1)
 
 
 class TechnologySection(_Section):
-    process_node_nm: float = Field(gt=0)
-    die_area_mm2: float | None = Field(default=None, gt=0)
-    transistors_billion: float | None = Field(default=None, gt=0)
-    dies_per_package: int = Field(default=1, gt=0)
+    process_node_nm: Number = Field(gt=0, le=1000)
+    die_area_mm2: Number | None = Field(default=None, gt=0, le=1_000_000)
+    transistors_billion: Number | None = Field(default=None, gt=0, le=100_000)
+    dies_per_package: Count = Field(default=1, gt=0, le=1024)
 
 
 class SystemSection(_Section):
-    chips_per_node: int = Field(default=1, gt=0)
-    nodes: int = Field(default=1, gt=0)
-    chip_to_chip_bandwidth_gbyte_s: float = Field(default=0.0, ge=0)
-    chip_to_chip_latency_us: float = Field(default=0.0, ge=0)
-    node_to_node_bandwidth_gbyte_s: float = Field(default=0.0, ge=0)
-    node_to_node_latency_us: float = Field(default=0.0, ge=0)
+    chips_per_node: Count = Field(default=1, gt=0, le=1_000_000)
+    nodes: Count = Field(default=1, gt=0, le=1_000_000)
+    chip_to_chip_bandwidth_gbyte_s: Number = Field(default=0.0, ge=0, le=1_000_000)
+    chip_to_chip_latency_us: LatencyUs = 0.0
+    node_to_node_bandwidth_gbyte_s: Number = Field(default=0.0, ge=0, le=1_000_000)
+    node_to_node_latency_us: LatencyUs = 0.0
 
 
 class HardwareFile(_Section):
     """The whole hardware YAML document."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
     compute: ComputeSection
     sram: SramSection
     hbm: HbmSection | None = None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dse.config._problems import key_path, problems_from_validation_error
+from dse.config._problems import key_path, problems_from_validation_error, shown
+from dse.config._types import Count, Flag, Number
 from dse.config._yaml import read_yaml_mapping
 from dse.config.hardware import Precision
 from dse.errors import ConfigError, Problem
@@ -36,77 +37,84 @@ from dse.workload import (
 
 PassName = Literal["forward", "forward_backward"]
 
+# NOTE: bounds say "absurd", not "large": a dimension of 2^40 (10^12) elements or a
+# transfer of an exabyte is beyond any model we know of by orders of magnitude, and
+# a count of 10^9 repetitions of one op would be a loop the tool generating the file
+# should have summarised. Beyond these a value is a unit slip or a corrupted file.
+Dim = Annotated[Count, Field(gt=0, le=1 << 40)]
+Bytes = Annotated[Number, Field(ge=0, le=1e18)]
+
 
 class _OpEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
-    count: int = Field(default=1, gt=0)
+    count: Count = Field(default=1, gt=0, le=1_000_000_000)
 
 
 class MatMulEntry(_OpEntry):
     op: Literal["matmul"]
-    m: int = Field(gt=0)
-    n: int = Field(gt=0)
-    k: int = Field(gt=0)
+    m: Dim
+    n: Dim
+    k: Dim
     dtype: Precision = "bf16"
-    batch: int = Field(default=1, gt=0)
+    batch: Dim = 1
 
 
 class AttentionEntry(_OpEntry):
     op: Literal["attention"]
-    batch: int = Field(gt=0)
-    heads: int = Field(gt=0)
-    kv_heads: int | None = Field(default=None, gt=0)
-    seq_q: int = Field(gt=0)
-    seq_kv: int = Field(gt=0)
-    head_dim: int = Field(gt=0)
-    causal: bool = False
+    batch: Dim
+    heads: Dim
+    kv_heads: Dim | None = None
+    seq_q: Dim
+    seq_kv: Dim
+    head_dim: Dim
+    causal: Flag = False
     dtype: Precision = "bf16"
     pass_: PassName = Field(default="forward", alias="pass")
-    kv_resident: bool = False
+    kv_resident: Flag = False
 
 
 class Conv2dEntry(_OpEntry):
     op: Literal["conv2d"]
-    batch: int = Field(gt=0)
-    in_channels: int = Field(gt=0)
-    out_channels: int = Field(gt=0)
-    height: int = Field(gt=0)
-    width: int = Field(gt=0)
-    kernel: int = Field(default=3, gt=0)
-    stride: int = Field(default=1, gt=0)
+    batch: Dim
+    in_channels: Dim
+    out_channels: Dim
+    height: Dim
+    width: Dim
+    kernel: Dim = 3
+    stride: Dim = 1
     dtype: Precision = "bf16"
     pass_: PassName = Field(default="forward", alias="pass")
 
 
 class ElementwiseEntry(_OpEntry):
     op: Literal["elementwise"]
-    bytes_read: float = Field(ge=0)
-    bytes_written: float = Field(ge=0)
-    flops: float = Field(default=0.0, ge=0)
+    bytes_read: Bytes
+    bytes_written: Bytes
+    flops: Number = Field(default=0.0, ge=0, le=1e24)
     dtype: Precision = "fp32"
 
 
 class EmbeddingLookupEntry(_OpEntry):
     op: Literal["embedding_lookup"]
-    rows: int = Field(gt=0)
-    dim: int = Field(gt=0)
-    lookups: int = Field(gt=0)
+    rows: Dim
+    dim: Dim
+    lookups: Dim
     dtype: Precision = "fp32"
 
 
 class CollectiveEntry(_OpEntry):
     op: Literal["collective"]
     kind: Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast"]
-    bytes: float = Field(ge=0)
-    participants: int = Field(gt=0)
+    bytes: Bytes
+    participants: Dim
 
 
 class TransferEntry(_OpEntry):
     op: Literal["transfer"]
     direction: Literal["host_to_device", "device_to_host"]
-    bytes: float = Field(ge=0)
-    pinned: bool = True
+    bytes: Bytes
+    pinned: Flag = True
 
 
 class SyncEntry(_OpEntry):
@@ -119,7 +127,7 @@ class ScalarReadbackEntry(_OpEntry):
 
 class ReconfigureEntry(_OpEntry):
     op: Literal["reconfigure"]
-    label: str = ""
+    label: str = Field(default="", max_length=200)
 
 
 _ENTRY_BY_KIND: dict[str, tuple[type[_OpEntry], type[Any]]] = {
@@ -140,8 +148,8 @@ assert set(_ENTRY_BY_KIND) == set(OP_KINDS), "keep the loader in step with dse.w
 class _WorkloadHeader(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
-    graph_captured: bool = True
+    name: str = Field(min_length=1, max_length=200)
+    graph_captured: Flag = True
     ops: list[Any] = Field(min_length=1)
 
 
@@ -158,9 +166,11 @@ def _operator_from_entry(
     if kind is None:
         problems.append(Problem(source, f"{where}.op", f"required; one of {', '.join(OP_KINDS)}"))
         return None
-    if kind not in _ENTRY_BY_KIND:
+    if not isinstance(kind, str) or kind not in _ENTRY_BY_KIND:
         problems.append(
-            Problem(source, f"{where}.op", f"unknown op {kind!r}; one of {', '.join(OP_KINDS)}")
+            Problem(
+                source, f"{where}.op", f"unknown op {shown(kind)}; one of {', '.join(OP_KINDS)}"
+            )
         )
         return None
     schema, operator_class = _ENTRY_BY_KIND[kind]

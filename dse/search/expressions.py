@@ -30,6 +30,13 @@ Value = float | int | str | bool
 MAX_EXPRESSION_CHARS = 500
 MAX_POWER_EXPONENT = 64.0
 """`2 ** 2 ** 100` would hang on integers; exponents beyond this are refused at run time."""
+MAX_INTEGER_BITS = 256
+"""Integers stay below 2**256 (~1e77): `((9**64)**64)**64` grows an integer by a factor
+of 64 in digits per step and would hang; no quantity of a design needs more."""
+MAX_STRING_CHARS = 1_000
+"""Strings stay short: `'ab' * 2**40` would ask for a terabyte."""
+MAX_STEPS = 10_000
+"""Nodes one evaluation may visit; an expression of 500 characters needs a few hundred."""
 
 
 def _clip(value: float, low: float, high: float) -> float:
@@ -82,6 +89,10 @@ _LITERAL_NAMES: Mapping[str, bool] = {
 
 class ExpressionError(ValueError):
     """An expression that cannot be parsed, uses something not allowed, or fails to run."""
+
+
+class OverBudget(ExpressionError):
+    """An evaluation that would exceed the step or value-size budget."""
 
 
 def _dotted_name(node: ast.AST) -> str | None:
@@ -168,60 +179,136 @@ class Expression:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
             raise ExpressionError(f"syntax error in {text!r}: {exc.msg}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise ExpressionError(f"cannot parse {text!r}: nested too deeply") from None
         names: set[str] = set()
-        _check(tree, names)
+        try:
+            _check(tree, names)
+        except RecursionError:
+            raise ExpressionError(f"cannot parse {text!r}: nested too deeply") from None
         return cls(text=text, names=frozenset(names), _tree=tree)
 
     def evaluate(self, namespace: Mapping[str, Value]) -> Value:
-        """The value of the expression; names are looked up in `namespace` as dotted strings."""
+        """The value of the expression; names are looked up in `namespace` as dotted strings.
+
+        Raises ExpressionError for anything that fails, including a result beyond the
+        size budget (`MAX_INTEGER_BITS`, `MAX_STRING_CHARS`, `MAX_STEPS`), which is
+        checked before the work is done, so a hostile expression fails fast.
+        """
         try:
-            return _evaluate(self._tree.body, namespace)
+            return _Evaluation(namespace).run(self._tree.body)
+        except OverBudget as exc:
+            raise OverBudget(f"{self.text!r}: {exc} (refused before computing it)") from None
         except ExpressionError:
             raise
         except (ArithmeticError, ValueError, TypeError) as exc:
             raise ExpressionError(f"{self.text!r}: {exc}") from None
+        except (RecursionError, MemoryError):
+            raise ExpressionError(f"{self.text!r}: too large to evaluate") from None
 
     def __str__(self) -> str:
         return self.text
 
 
-def _evaluate(node: ast.AST, namespace: Mapping[str, Value]) -> Any:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name | ast.Attribute):
-        dotted = _dotted_name(node)
-        assert dotted is not None  # checked at parse time
-        if dotted in _LITERAL_NAMES:
-            return _LITERAL_NAMES[dotted]
-        try:
-            return namespace[dotted]
-        except KeyError:
-            raise ExpressionError(f"unknown name {dotted!r}") from None
-    if isinstance(node, ast.BinOp):
-        left = _evaluate(node.left, namespace)
-        right = _evaluate(node.right, namespace)
-        if isinstance(node.op, ast.Pow) and abs(float(right)) > MAX_POWER_EXPONENT:
-            raise ExpressionError(f"exponent {right} is larger than {MAX_POWER_EXPONENT}")
-        return _BINARY[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp):
-        return _UNARY[type(node.op)](_evaluate(node.operand, namespace))
-    if isinstance(node, ast.BoolOp):
-        if isinstance(node.op, ast.And):
-            return all(bool(_evaluate(value, namespace)) for value in node.values)
-        return any(bool(_evaluate(value, namespace)) for value in node.values)
-    if isinstance(node, ast.Compare):
-        left = _evaluate(node.left, namespace)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _evaluate(comparator, namespace)
-            if not _COMPARE[type(op)](left, right):
-                return False
-            left = right
-        return True
-    if isinstance(node, ast.IfExp):
-        branch = node.body if _evaluate(node.test, namespace) else node.orelse
-        return _evaluate(branch, namespace)
-    if isinstance(node, ast.Call):
-        assert isinstance(node.func, ast.Name)
-        arguments = [_evaluate(argument, namespace) for argument in node.args]
-        return FUNCTIONS[node.func.id](*arguments)
-    raise ExpressionError(f"{type(node).__name__} is not allowed in an expression")
+def _bits(value: Any) -> int:
+    """Bits of an integer operand (bools count as 1); 0 for anything else."""
+    return abs(value).bit_length() if isinstance(value, int) else 0
+
+
+def _check_binary(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would break the size budget, before doing it."""
+    if isinstance(op, ast.Pow):
+        exponent = abs(float(right)) if isinstance(right, int | float) else 0.0
+        if exponent > MAX_POWER_EXPONENT:
+            raise ExpressionError(f"exponent {_short(right)} is larger than {MAX_POWER_EXPONENT:g}")
+        if (
+            isinstance(left, int) and isinstance(right, int) and right > 0
+            and _bits(left) * right > MAX_INTEGER_BITS + right
+        ):
+            raise OverBudget(f"result larger than 2**{MAX_INTEGER_BITS}")
+    elif isinstance(op, ast.Mult):
+        text, times = (left, right) if isinstance(left, str) else (right, left)
+        if isinstance(text, str) and isinstance(times, int):
+            if len(text) * max(times, 0) > MAX_STRING_CHARS:
+                raise OverBudget(f"string longer than {MAX_STRING_CHARS} characters")
+        elif (
+            isinstance(left, int) and isinstance(right, int)
+            and _bits(left) + _bits(right) > MAX_INTEGER_BITS + 1
+        ):
+            raise OverBudget(f"result larger than 2**{MAX_INTEGER_BITS}")
+    elif isinstance(op, ast.Mod) and isinstance(left, str):
+        # NOTE: `'%s' % x` is printf formatting (`'%999999999d' % 1` asks for a gigabyte).
+        raise ExpressionError("% on a string (formatting) is not allowed")
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or _bits(value) < 200 else "<huge integer>"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Evaluation:
+    """One walk over an expression tree with a budget of steps and value sizes."""
+
+    __slots__ = ("namespace", "steps")
+
+    def __init__(self, namespace: Mapping[str, Value]) -> None:
+        self.namespace = namespace
+        self.steps = 0
+
+    def run(self, node: ast.AST) -> Any:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise OverBudget(f"more than {MAX_STEPS} evaluation steps")
+        value = self._node(node)
+        if not isinstance(value, int | float | str):  # bool is an int
+            # NOTE: `(-8) ** 0.5` is a complex number in Python; no design quantity is.
+            raise ExpressionError(f"{_short(value)} is not a number or string")
+        if isinstance(value, int) and _bits(value) > MAX_INTEGER_BITS:
+            raise OverBudget(f"result larger than 2**{MAX_INTEGER_BITS}")
+        if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+            raise OverBudget(f"string longer than {MAX_STRING_CHARS} characters")
+        return value
+
+    def _node(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name | ast.Attribute):
+            dotted = _dotted_name(node)
+            assert dotted is not None  # checked at parse time
+            if dotted in _LITERAL_NAMES:
+                return _LITERAL_NAMES[dotted]
+            try:
+                return self.namespace[dotted]
+            except KeyError:
+                raise ExpressionError(f"unknown name {dotted!r}") from None
+        if isinstance(node, ast.BinOp):
+            left = self.run(node.left)
+            right = self.run(node.right)
+            _check_binary(node.op, left, right)
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp):
+            return _UNARY[type(node.op)](self.run(node.operand))
+        if isinstance(node, ast.BoolOp):
+            if isinstance(node.op, ast.And):
+                return all(bool(self.run(value)) for value in node.values)
+            return any(bool(self.run(value)) for value in node.values)
+        if isinstance(node, ast.Compare):
+            left = self.run(node.left)
+            for op, comparator in zip(node.ops, node.comparators, strict=True):
+                right = self.run(comparator)
+                if not _COMPARE[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            return self.run(node.body if self.run(node.test) else node.orelse)
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            arguments = [self.run(argument) for argument in node.args]
+            if node.func.id == "round" and len(arguments) > 1:
+                # NOTE: round(x, n) with a huge n builds a huge decimal string.
+                digits = arguments[1]
+                if not isinstance(digits, int) or isinstance(digits, bool) or abs(digits) > 64:
+                    raise ExpressionError("round(x, digits) takes digits between -64 and 64")
+            return FUNCTIONS[node.func.id](*arguments)
+        raise ExpressionError(f"{type(node).__name__} is not allowed in an expression")

@@ -82,7 +82,7 @@ def test_bad_suite_reports_problems(tmp_path: Path) -> None:
                     "  - weight: -1\n    workload: {name: x, kind: training, model: resnet50}\n")
     with pytest.raises(ConfigError) as info:
         load_suite(str(path))
-    assert "workloads.0.weight" in str(info.value)
+    assert "workloads[0].weight" in str(info.value)
 
 
 def test_suite_report_is_json_ready() -> None:

@@ -121,7 +121,7 @@ system: {chips: 1000, tensor_parallel: 7, pipeline_parallel: 5, data_parallel: 1
 
 
 def test_unreadable_and_empty_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="file not found"):
         load_model_workloads(tmp_path / "missing.yaml")
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
