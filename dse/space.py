@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from dse.config import hardware_from_dict, hardware_to_dict, load_hardware
-from dse.config._problems import problems_from_validation_error
+from dse.config._problems import problems_from_validation_error, shown
 from dse.config._types import Count, Flag, Number
 from dse.config._yaml import parse_yaml_mapping, read_yaml_text
 from dse.errors import ConfigError, Problem
@@ -763,6 +763,26 @@ def _suite_problems(
     return problems
 
 
+def _failing_expression(space: SearchSpace) -> str:
+    """The key path of the first expression that fails at the midpoint design."""
+    namespace: dict[str, Value] = dict(space.base_names)
+    namespace.update({name: c.value for name, c in space.spec.constants.items()})
+    namespace.update(space.midpoint())
+    expressions = [
+        *((f"derived.{name}", name, e) for name, e in space.derived_expressions.items()),
+        *((f"hardware.{path}", None, e) for path, e in space.hardware_expressions.items()),
+        *((f"remove.{path}", None, e) for path, e in space.remove_conditions.items()),
+    ]
+    for key, name, expression in expressions:
+        try:
+            value = expression.evaluate(namespace)
+        except ExpressionError:
+            return key
+        if name is not None:
+            namespace[name] = value
+    return "derived"
+
+
 def _structural_problems(space: SearchSpace) -> list[Problem]:
     """Build the midpoint design: unknown hardware keys or type errors are file mistakes.
 
@@ -773,7 +793,7 @@ def _structural_problems(space: SearchSpace) -> list[Problem]:
         namespace = space.values(space.midpoint())
         document = space.hardware_dict(namespace)
     except ExpressionError as exc:
-        return [Problem(space.source, "derived", f"at the midpoint design: {exc}")]
+        return [Problem(space.source, _failing_expression(space), f"at the midpoint design: {exc}")]
     document["name"] = "midpoint"
     try:
         hardware_from_dict(document, source="midpoint")
@@ -835,7 +855,11 @@ def _sampler_problems(spec: SpaceFile, source: str) -> list[Problem]:
         elif isinstance(value, bool) and allowed[key] is not bool:
             problems.append(Problem(source, path, f"must be a number, got {value!r}"))
         elif not isinstance(value, allowed[key]):
-            problems.append(Problem(source, path, f"wrong type, got {value!r}"))
+            kind = allowed[key]
+            wanted = "true or false" if kind is bool else (
+                "a whole number" if kind is int else "a number"
+            )
+            problems.append(Problem(source, path, f"must be {wanted}, got {shown(value)}"))
         elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             problems.append(Problem(source, path, f"must be >= 0, got {value!r}"))
     if spec.sampler.name == "gp":

@@ -45,6 +45,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dse.config import load_hardware
 from dse.config._problems import problems_from_validation_error
 from dse.config._types import Number
 from dse.config._yaml import read_yaml_mapping
@@ -187,9 +188,16 @@ def _load_suite(path: Path, source: str) -> Suite:
         raise ConfigError(problems_from_validation_error(exc, source)) from None
     problems: list[Problem] = []
     entries: list[SuiteEntry] = []
+    try:
+        load_hardware(doc.reference)  # a preset name or a hardware file, read as scored
+    except ConfigError as exc:
+        problems.append(Problem(source, "reference", exc.problems[0].message))
     if doc.workloads:
         try:
-            workloads = parse_model_workloads([e.workload for e in doc.workloads], source)
+            workloads = parse_model_workloads(
+                [e.workload for e in doc.workloads], source,
+                [f"workloads[{i}].workload" for i in range(len(doc.workloads))],
+            )
         except ConfigError as exc:
             problems.extend(exc.problems)
             workloads = []
@@ -203,8 +211,10 @@ def _load_suite(path: Path, source: str) -> Suite:
             if spec.fallbacks:
                 docs = [{**spec.workload, **f} for f in spec.fallbacks]
                 try:
-                    fallbacks = parse_model_workloads(docs, f"{source} (workloads[{index}]."
-                                                            "fallbacks)")
+                    fallbacks = parse_model_workloads(
+                        docs, source,
+                        [f"workloads[{index}].fallbacks[{j}]" for j in range(len(docs))],
+                    )
                 except ConfigError as exc:
                     problems.extend(exc.problems)
             entries.append(SuiteEntry(workload, spec.weight, metric, tuple(spec.precisions),
@@ -268,8 +278,6 @@ def evaluate_entry(designs: Sequence[Hardware], entry: SuiteEntry) -> list[Workl
 @lru_cache(maxsize=16)
 def reference_throughputs(suite_name: str) -> tuple[float, ...]:
     """Throughput of the suite's reference chip on each entry (cached per process)."""
-    from dse.config import load_hardware
-
     suite = load_suite(suite_name)
     reference = load_hardware(suite.reference)
     values: list[float] = []

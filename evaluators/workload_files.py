@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dse.config._problems import shown
+from dse.config._problems import problems_from_validation_error
 from dse.config._types import Count, Flag, Number
 from dse.config._yaml import read_yaml_documents
 from dse.errors import ConfigError, Problem
@@ -310,14 +310,47 @@ def _check(doc: WorkloadSchema, model: Architecture, prefix: str, source: str,
                         s.micro_batch, s.zero_stage, s.sequence_parallel, s.virtual_stages)
 
 
-def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWorkload]:
-    """Validate already-parsed YAML documents; raise ConfigError with every problem."""
+def _schema_problems(exc: ValidationError, source: str, prefix: str) -> list[Problem]:
+    """One problem per key path, in the wording of every other dse config file.
+
+    NOTE: a union field (`batch: <count> | auto`, `model: <name> | <architecture>`)
+    fails once per branch; the author wants the branch they meant: the first error at a
+    key path is kept, and a "must be a string" is dropped when the value was a mapping
+    that has problems of its own deeper down.
+    """
+    found: dict[str, Problem] = {}
+    string_branch: set[str] = set()
+    for problem, error in zip(problems_from_validation_error(exc, source), exc.errors(),
+                              strict=True):
+        path = _key_path(error["loc"])
+        if error["type"] == "string_type" and isinstance(error.get("input"), dict):
+            string_branch.add(path)
+        found.setdefault(path, Problem(source, prefix + path if path else prefix.rstrip("."),
+                                       problem.message))
+    return [
+        problem for path, problem in found.items()
+        if path not in string_branch or not any(p.startswith(path + ".") for p in found)
+    ]
+
+
+def parse_model_workloads(
+    documents: Sequence[Any], source: str, locations: Sequence[str] | None = None
+) -> list[ModelWorkload]:
+    """Validate already-parsed YAML documents; raise ConfigError with every problem.
+
+    `locations` (one per document) is where each document sits in the file, used as the
+    start of every key path (a suite's `workloads[2].workload`); by default
+    `document[i]` when there are several documents, nothing when there is one.
+    """
     from evaluators.registry import EVALUATORS  # late: the registry imports evaluators
 
     problems: list[Problem] = []
     out: list[ModelWorkload] = []
     for index, raw in enumerate(documents):
-        where = f"document[{index}]" if len(documents) > 1 else ""
+        if locations is not None:
+            where = locations[index]
+        else:
+            where = f"document[{index}]" if len(documents) > 1 else ""
         if not isinstance(raw, dict):
             problems.append(Problem(source, where, "a workload document must be a mapping"))
             continue
@@ -325,11 +358,7 @@ def parse_model_workloads(documents: Sequence[Any], source: str) -> list[ModelWo
         try:
             doc = WorkloadSchema.model_validate(raw)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                value = err.get("input")
-                got = "" if isinstance(value, dict) else f" (got {shown(value)})"
-                problems.append(Problem(source, prefix + _key_path(err["loc"]),
-                                        err["msg"] + got))
+            problems.extend(_schema_problems(exc, source, prefix))
             continue
         model = _resolve_model(doc.model, prefix, problems, source)
         if model is None:

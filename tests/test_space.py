@@ -203,3 +203,42 @@ def test_suite_and_metric_names_are_checked_against_the_suite() -> None:
     assert set(messages) == {"objectives[1].expression", "objectives[2].expression"}
     assert "energy_per_output_token_j" in messages["objectives[1].expression"]
     assert "llama3_8b_serving" in messages["objectives[2].expression"]
+
+
+def test_cli_space_check_prints_user_text_literally_not_as_rich_markup(tmp_path: Path) -> None:
+    from dse.cli import app
+
+    text = MINIMAL.replace(
+        "name: tiny\n",
+        "name: tiny\ndescription: 'ratio [/] of [bold]SRAM[/bold] :fire: per \\\\'\n",
+    ).replace(
+        "  sram_capacity_mib: {kind: float, unit: MiB, low: 32, high: 512, log: true}\n",
+        "  sram_capacity_mib: {kind: float, unit: '[red]MiB', low: 32, high: 512, log: true}\n"
+        "  route: {kind: categorical, unit: '-', choices: ['ratio [/] of', '[b]x[/b]']}\n",
+    )
+    path = tmp_path / "markup.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["space", "check", str(path)], env={"COLUMNS": "200"})
+    # "[/]" used to raise rich's MarkupError; "[bold]" used to vanish silently
+    assert result.exit_code == 0, result.output
+    for literal in ("ratio [/] of [bold]SRAM[/bold] :fire: per \\", "[red]MiB",
+                    "{ratio [/] of, [b]x[/b]}"):
+        assert literal in result.output, literal
+
+
+def test_a_grid_and_a_midpoint_probe_accept_the_reachable(tmp_path: Path) -> None:
+    # a constraint the base design breaks but the low corner meets is not refused
+    text = MINIMAL.replace(
+        "  sram_capacity_mib: {kind: float, unit: MiB, low: 32, high: 512, log: true}\n",
+        "  sram_capacity_mib: {kind: float, unit: MiB, low: 32, high: 512, step: 32}\n"
+        "  compute_units: {kind: int, unit: count, low: 8, high: 132, step: 4}\n",
+    ).replace("hardware:\n", "hardware:\n  compute.compute_units: compute_units\n"
+              "  compute.peak_dense_tflops.bf16: base.compute.peak_dense_tflops.bf16 * "
+              "compute_units / 132\n") + (
+        "constraints:\n  small: {expression: die_area_mm2, max: 800, unit: mm2}\n"
+        "sampler: {name: grid}\n"
+    ).replace("remove: {}\n", "") + "remove: {technology.die_area_mm2: true}\n"
+    space = space_from_text(text, "t.yaml", ROOT)  # base 814 mm2; the low corner ~794
+    assert space.cardinality() == 16 * 32
+    with pytest.raises(ConfigError, match="no design checked meets <= 700 mm2"):
+        space_from_text(text.replace("max: 800", "max: 700"), "t.yaml", ROOT)

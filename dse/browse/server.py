@@ -172,10 +172,13 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
 
         def send_error(self, code: int, message: str | None = None,
                        explain: str | None = None) -> None:
-            # NOTE: the standard library answers an unknown method (TRACE, FOO) with
-            # 501; it is the client's mistake, so say 405 like the known ones.
+            # NOTE: the standard library answers an unknown method (TRACE, FOO) with 501
+            # and an HTTP version it does not speak with 505; both are the client's
+            # mistake, so they get a 4xx like every other bad request.
             if code == HTTPStatus.NOT_IMPLEMENTED:
                 code = HTTPStatus.METHOD_NOT_ALLOWED
+            elif code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+                code = HTTPStatus.BAD_REQUEST
             super().send_error(code, message, explain)
 
     return ResultsHandler

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -71,8 +71,10 @@ def _message(error: Any) -> str:
         return f"must be a number, got {got}"
     if kind in ("int_type", "int_parsing", "int_from_float", "not_a_whole_number"):
         return f"must be a whole number, got {got}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind == "finite_number":
         return f"must be a finite number, got {got}"
+    if kind in ("float_type", "float_parsing"):
+        return f"must be a number, got {got}"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false, got {got}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -81,10 +83,18 @@ def _message(error: Any) -> str:
         return f"must be a list, got {got}"
     if kind in ("string_type",):
         return f"must be a string, got {got}"
+    if kind == "string_too_short":
+        return "must not be empty" if ctx.get("min_length") == 1 else (
+            f"must be at least {ctx.get('min_length')} characters"
+        )
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length', 1)} entries"
     message = str(error.get("msg", "invalid"))
     message = message.removeprefix("Value error, ")
+    if isinstance(error.get("input"), Mapping):
+        return message  # a check across keys: the whole section would say nothing more
     return f"{message}, got {got}"
 
 

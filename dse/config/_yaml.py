@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ MAX_FILE_BYTES = 1 << 20
 # NOTE: no shipped file uses an alias; 10,000 extra nodes leaves room for generous
 # hand-written reuse while a billion-laughs file (10^9 nodes) fails in microseconds.
 MAX_ALIAS_EXPANSION_NODES = 10_000
+# NOTE: PyYAML's scanner does work proportional to the open flow collections on every
+# token, so `[[[[...]]]]` costs time quadratic in its depth: 5,000 levels took 6.5 s and
+# a megabyte of them would hang. Real files nest a few levels; brackets are counted
+# (quoted or not, a deliberately simple and linear pre-scan) before parsing.
+MAX_FLOW_DEPTH = 100
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
@@ -86,9 +93,11 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def _construct_mapping_without_duplicates(
     loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False
 ) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
     seen: dict[Any, int] = {}
-    for key_node, _value_node in node.value:
+    # NOTE: keys brought in by a merge (`<<: *defaults`) may be overridden; only the
+    # mapping's own keys must be distinct, so they are checked before merging.
+    own = [k for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+    for key_node in own:
         key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
         try:
             first = seen.get(key)
@@ -105,6 +114,7 @@ def _construct_mapping_without_duplicates(
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -126,14 +136,28 @@ def _problem_of(exc: yaml.YAMLError, source: str) -> Problem:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = exc.problem or exc.context or "invalid YAML"
-        return Problem(source, "", f"YAML syntax error at {where}{what}")
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else (
+            "YAML syntax error"
+        )
+        return Problem(source, "", f"{kind} at {where}{what}")
     return Problem(source, "", f"YAML error: {str(exc)[:200]}")
+
+
+def _check_flow_depth(text: str, source: str) -> None:
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_FLOW_DEPTH:
+            line = text.count("\n", 0, match.start()) + 1
+            raise ConfigError(Problem(source, "", f"YAML nested more than {MAX_FLOW_DEPTH} "
+                                      f"brackets deep (line {line})"))
 
 
 def parse_yaml_documents(text: str, source: str) -> list[Any]:
     """Parse every document of `text` (empty ones dropped); problems name `source`."""
     if len(text) > MAX_FILE_BYTES:
         raise ConfigError(Problem(source, "", f"larger than {MAX_FILE_BYTES >> 20} MiB"))
+    _check_flow_depth(text, source)
     try:
         documents = list(yaml.load_all(text, Loader=_StrictSafeLoader))  # a SafeLoader
     except yaml.YAMLError as exc:
@@ -144,7 +168,7 @@ def parse_yaml_documents(text: str, source: str) -> list[Any]:
         # NOTE: PyYAML lets Python's own conversions fail through, e.g. an integer of
         # more than 4300 digits (sys.get_int_max_str_digits) or a bad timestamp.
         raise ConfigError(
-            Problem(source, "", f"YAML value cannot be read: {str(exc).splitlines()[0][:120]}")
+            Problem(source, "", f"YAML value cannot be read: {str(exc).split(';')[0][:120]}")
         ) from None
     return [document for document in documents if document is not None]
 

@@ -165,7 +165,7 @@ def _cross_field_problems(doc: HardwareFile, source: str) -> list[Problem]:
             Problem(
                 source,
                 "power.idle_w",
-                f"must be < power.tdp_w ({doc.power.tdp_w}), got {doc.power.idle_w}",
+                f"must be < power.tdp_w ({doc.power.tdp_w:g}), got {doc.power.idle_w:g}",
             )
         )
     return problems

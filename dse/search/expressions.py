@@ -260,8 +260,10 @@ class _Evaluation:
         if self.steps > MAX_STEPS:
             raise OverBudget(f"more than {MAX_STEPS} evaluation steps")
         value = self._node(node)
-        if not isinstance(value, int | float | str):  # bool is an int
+        if isinstance(value, complex):
             # NOTE: `(-8) ** 0.5` is a complex number in Python; no design quantity is.
+            raise ExpressionError("a complex number (a fractional power of a negative number?)")
+        if not isinstance(value, int | float | str):  # bool is an int
             raise ExpressionError(f"{_short(value)} is not a number or string")
         if isinstance(value, int) and _bits(value) > MAX_INTEGER_BITS:
             raise OverBudget(f"result larger than 2**{MAX_INTEGER_BITS}")

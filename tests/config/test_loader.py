@@ -156,7 +156,7 @@ def test_range_and_cross_field_checks() -> None:
     data["power"]["idle_w"] = 800
     with pytest.raises(ConfigError) as excinfo:
         hardware_from_dict(data, "h.yaml")
-    assert problems_of(excinfo) == {"power.idle_w": "must be < power.tdp_w (700.0), got 800.0"}
+    assert problems_of(excinfo) == {"power.idle_w": "must be < power.tdp_w (700), got 800"}
 
 
 def test_optional_sections_default_sensibly() -> None:

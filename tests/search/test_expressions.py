@@ -70,3 +70,38 @@ def test_numbers_and_booleans_from_yaml_are_expressions() -> None:
     assert Expression.parse(16).evaluate({}) == 16
     assert Expression.parse(0.5).evaluate({}) == 0.5
     assert Expression.parse(True).evaluate({}) is True
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("((9**64)**64)**64", "result larger than 2\\*\\*256"),
+        ("9**64 * 9**64 * 9**64 * 9**64", "result larger than 2\\*\\*256"),
+        ("'ab' * (2**40)", "string longer than 1000 characters"),
+        ("(2**40) * 'ab'", "string longer than 1000 characters"),
+        ("'%999999999d' % 1", "formatting"),
+        ("round(1.5, 10**9)", "digits between -64 and 64"),
+        ("(-8) ** 0.5", "complex"),
+        ("1" * 400, "result larger than 2\\*\\*256"),
+    ],
+)
+def test_a_budget_refuses_huge_results_before_computing_them(text: str, message: str) -> None:
+    # each of these used to hang, raise MemoryError or return a complex number
+    with pytest.raises(ExpressionError, match=message):
+        value(text)
+
+
+def test_the_budget_leaves_every_ordinary_quantity_alone() -> None:
+    assert value("9 ** 64") == 9**64  # 203 bits
+    assert value("2 ** 64 * 2 ** 64") == 2**128
+    assert value("'ab' * 500") == "ab" * 500
+    assert value("1e300 * 10") == 1e301
+    assert value("round(3.14159, 2)") == 3.14
+    with pytest.raises(ExpressionError, match=r"out of range|overflow"):
+        value("1e300 ** 2")  # a float overflow is an error, not inf
+
+
+def test_deep_nesting_is_an_expression_error() -> None:
+    with pytest.raises(ExpressionError):
+        Expression.parse("(" * 300 + "1" + ")" * 300)
+    assert value("-" * 400 + "1") == 1
