@@ -189,7 +189,7 @@ def _load_suite(path: Path, source: str) -> Suite:
     problems: list[Problem] = []
     entries: list[SuiteEntry] = []
     try:
-        load_hardware(doc.reference)  # a preset name or a hardware file, read as scored
+        load_hardware(resolve_in_suite(doc.reference, path))  # as scored: a preset or a file
     except ConfigError as exc:
         problems.append(Problem(source, "reference", exc.problems[0].message))
     if doc.workloads:

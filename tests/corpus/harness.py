@@ -3,7 +3,8 @@
 A *kind* is a folder under tests/corpus/ holding cases (`<case>.yaml`, or any other file
 or folder whose name does not start with `_`), support files (`_name`), and
 `expected.txt`: one line per case, `<case name><TAB><the exact stderr line>`, where
-`{file}` stands for the path the case was passed as. `COMMANDS` says how each kind is
+`{file}` stands for the path the case was passed as (relative to the repository root)
+and `{root}` for the repository root's absolute path. `COMMANDS` says how each kind is
 run: the argv after `dse`, with `{file}` for the case.
 
 To add a kind (results-folder corruptions, say), add its folder and expected.txt and
@@ -84,7 +85,8 @@ def cases() -> list[Case]:
         paths = case_paths(kind)
         for name, message in expected_lines(kind).items():
             path = paths[name].relative_to(REPO).as_posix() if name in paths else f"<{name}>"
-            found.append(Case(kind, name, path, message.replace("{file}", path)))
+            line = message.replace("{root}", str(REPO)).replace("{file}", path)
+            found.append(Case(kind, name, path, line))
     return found
 
 
