@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -146,14 +147,37 @@ def head_node() -> Iterator[HeadNode]:
         Path(f"{temp_dir}.log").unlink(missing_ok=True)
 
 
-def _submit(head: HeadNode, working_dir: Path, *command: str) -> subprocess.Popen[str]:
-    """`ray job submit --working-dir . -- COMMAND`, as a user types it, waiting for the end."""
-    return subprocess.Popen(
-        [str(BIN / "ray"), "job", "submit", "--address", head.dashboard_url,
+def _submit(head: HeadNode, working_dir: Path, *command: str) -> str:
+    """`ray job submit --working-dir . -- COMMAND` as a user types it; the submission id.
+
+    # NOTE: --no-wait, then the job REST API for the end and the logs: the CLI's waiting
+    # mode follows the logs over a websocket, which broke once here under heavy load.
+    """
+    result = subprocess.run(
+        [str(BIN / "ray"), "job", "submit", "--no-wait", "--address", head.dashboard_url,
          "--working-dir", ".", "--", *command],
-        cwd=working_dir, env=head.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        cwd=working_dir, env=head.env, capture_output=True, text=True, timeout=180,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = re.search(r"Job '(raysubmit_\w+)' submitted", result.stdout + result.stderr)
+    assert found, result.stdout + result.stderr
+    return found.group(1)
+
+
+def _finish(head: HeadNode, submission: str) -> tuple[str, str, str]:
+    """Wait for a job's end (job REST API); its status, status message and logs."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{head.dashboard_url}/api/jobs/{submission}",
+                                    timeout=30) as reply:
+            job = json.loads(reply.read())
+        if job["status"] in ("SUCCEEDED", "FAILED", "STOPPED"):
+            with urllib.request.urlopen(f"{head.dashboard_url}/api/jobs/{submission}/logs",
+                                        timeout=30) as reply:
+                logs = json.loads(reply.read())["logs"]
+            return str(job["status"]), str(job.get("message") or ""), str(logs)
+        time.sleep(0.5)
+    raise AssertionError(f"job {submission} did not end within 300 s")
 
 
 @pytest.mark.slow
@@ -163,15 +187,15 @@ def test_a_search_submitted_as_a_ray_job_keeps_its_results(head_node: HeadNode,
     job_dir.mkdir()
     shutil.copy(ROOT / "search_spaces" / "quickstart.yaml", job_dir / "quickstart.yaml")
     out = tmp_path / "shared" / "quickstart"
-    # both jobs at once: the cluster has 2 CPUs, the refused one needs none
+    # both jobs run at once: the cluster has 2 CPUs, the refused one needs none
     kept = _submit(head_node, job_dir, "dse", "search", "quickstart.yaml", "--out", str(out),
                    "--trials", str(TRIALS), "--quiet")
     refused = _submit(head_node, job_dir, "dse", "search", "quickstart.yaml",
                       "--out", "results/quickstart", "--quiet")
-    kept_log, _ = kept.communicate(timeout=300)
-    refused_log, _ = refused.communicate(timeout=300)
+    kept_status, kept_message, kept_log = _finish(head_node, kept)
+    refused_status, refused_message, refused_log = _finish(head_node, refused)
 
-    assert kept.returncode == 0, kept_log
+    assert kept_status == "SUCCEEDED", f"{kept_message}\n{kept_log}"
     assert str(out) in kept_log
     # the folder is where the job was told to write, outside Ray's working-dir copy
     trials = read_trials(out)
@@ -191,12 +215,12 @@ def test_a_search_submitted_as_a_ray_job_keeps_its_results(head_node: HeadNode,
         assert row["objective_score"] == pytest.approx(stored["objective_score"])
         assert bool(stored["feasible"])
 
-    assert refused.returncode != 0, refused_log
-    assert "failed with exit code 2" in refused_log
+    assert refused_status == "FAILED", f"{refused_message}\n{refused_log}"
+    assert "failed with exit code 2" in refused_message
     error_lines = [line for line in refused_log.splitlines() if line.startswith("error:")]
-    assert error_lines, refused_log
+    assert len(error_lines) == 1, refused_log
     assert "results/quickstart is relative" in error_lines[0]
-    assert "inside Ray job raysubmit_" in error_lines[0]
+    assert f"inside Ray job {refused}" in error_lines[0]
     assert "absolute path" in error_lines[0] and "s3://" in error_lines[0]
     assert "Traceback" not in refused_log
 
