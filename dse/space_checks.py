@@ -236,7 +236,10 @@ def structural_problems(space: SearchSpace) -> list[Problem]:
             message = problem.message
             structural = (
                 message in ("unknown key", "required")
-                or message.startswith(("unknown key", "must be a whole number"))
+                or message.startswith((
+                    "unknown key", "must be a whole number", "must be a number",
+                    "must be true or false", "must be a string", "must be a list",
+                ))
                 or "mapping" in message
                 or "got '" in message
             )
