@@ -37,6 +37,8 @@ from dse.config import hardware_from_dict, hardware_to_dict, load_hardware
 from dse.config._problems import problems_from_validation_error
 from dse.config._types import Count, Flag, Number
 from dse.config._yaml import parse_yaml_mapping, read_yaml_text
+from dse.config.calibration_file import load_calibration_file
+from dse.core.calibration import Calibration
 from dse.errors import ConfigError, Problem
 from dse.hardware import Hardware
 from dse.search.expressions import Expression, ExpressionError, Value
@@ -269,6 +271,10 @@ class SpaceFile(BaseModel):
     references: list[str] = Field(
         default_factory=list, description="preset names evaluated beside the search"
     )
+    calibration: str | None = Field(
+        default=None, description="calibration file written by `dse calibrate` (relative to "
+        "this file); every design of the search, references included, is evaluated with it"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -307,6 +313,9 @@ class SearchSpace:
     remove_conditions: Mapping[str, Expression]
     constraint_expressions: Mapping[str, Expression]
     objective_expressions: Mapping[str, Expression]
+    calibration: Calibration | None = None
+    """The file's `calibration:` (frozen; travels to workers with the space); None: the
+    shipped calibration."""
 
     @property
     def name(self) -> str:
@@ -564,6 +573,14 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
         if expression is not None:
             objective_expressions[objective.name] = expression
 
+    calibration = None
+    if spec.calibration is not None:
+        try:
+            calibration = load_calibration_file(
+                _resolve_relative(spec.calibration, space_dir)).calibration
+        except ConfigError as exc:
+            problems.extend(Problem(source, "calibration", str(p)) for p in exc.problems)
+
     from dse.space_checks import sampler_problems, structural_problems, suite_problems
 
     problems.extend(sampler_problems(spec, source))
@@ -588,11 +605,17 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
         remove_conditions=remove_conditions,
         constraint_expressions=constraint_expressions,
         objective_expressions=objective_expressions,
+        calibration=calibration,
     )
     structural = structural_problems(space)
     if structural:
         raise ConfigError(structural)
     return space
+
+
+def _resolve_relative(path: str, space_dir: Path) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else (space_dir / candidate).resolve()
 
 
 def _resolve_suite(suite: str, space_dir: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dse.cli import browse as _browse  # noqa: F401  (registers commands)
+from dse.cli import calibrate as _calibrate  # noqa: F401  (registers commands)
 from dse.cli import economics as _economics  # noqa: F401  (registers commands)
 from dse.cli import evaluate as _evaluate  # noqa: F401  (registers commands)
 from dse.cli import search as _search  # noqa: F401  (registers commands)

@@ -11,7 +11,9 @@ from rich.table import Table
 
 from dse.cli._app import app, console, plain, report_config_errors
 from dse.config import load_hardware
+from dse.core.calibration import using_calibration
 from dse.errors import ConfigError
+from dse.hardware import Hardware
 
 
 def _si(value: float, unit: str) -> str:
@@ -104,12 +106,26 @@ def evaluate(
         None, "--suite", "-s",
         help="A workload suite by name (evaluators/suites/NAME.yaml), e.g. default.",
     ),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Calibration file from `dse calibrate` (default: the "
+        "shipped calibration). Suite scores still compare with the reference chip under "
+        "the shipped calibration."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Evaluate one design on a workload file or a suite and show where the time goes."""
     if (workload is None) == (suite is None):
         raise ConfigError("give exactly one of --workload FILE or --suite NAME", "dse evaluate")
     hw = load_hardware(hardware)
+    cal = None
+    if calibration is not None:
+        from dse.config.calibration_file import load_calibration_file
+
+        cal = load_calibration_file(calibration).calibration
+    with using_calibration(cal):
+        _evaluate(hw, workload, suite, as_json)
+
+
+def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: bool) -> None:
     if suite is not None:
         from evaluators.suites import suite_report
 

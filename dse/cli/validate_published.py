@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from dse.cli._app import console, plain, report_config_errors
 from dse.cli.validate import validate_app
+from dse.core.calibration import using_calibration
 
 
 @validate_app.command("published")
 @report_config_errors
 def published(
     chip: str = typer.Option("", "--chip", help="Only rows of this preset (or CSV chip name)."),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Calibration file from `dse calibrate` to predict with."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Training and inference results from papers and benchmarks: one row per result.
@@ -36,13 +40,19 @@ def published(
         summarise,
     )
 
-    comparisons = compare_all(chip=chip or None)
-    if not comparisons:
-        console.print(plain(f"no published rows for chip {chip!r}"))
-        raise typer.Exit(2)
+    cal = None
+    if calibration is not None:
+        from dse.config.calibration_file import load_calibration_file
+
+        cal = load_calibration_file(calibration).calibration
+    with using_calibration(cal):
+        comparisons = compare_all(chip=chip or None)
+        if not comparisons:
+            console.print(plain(f"no published rows for chip {chip!r}"))
+            raise typer.Exit(2)
+        runs = bench_check(chip or None)
     summary = summarise(comparisons)
     groups = group_summaries(comparisons)
-    runs = bench_check(chip or None)
     if as_json:
         print(json.dumps({
             "summary": {"rows": summary.rows, "median_abs_error": summary.median_abs_error,

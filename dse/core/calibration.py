@@ -12,7 +12,9 @@ shipped values are what the fit produces, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from dse.units import PJ, US
@@ -145,3 +147,32 @@ class Calibration:
 
 
 DEFAULT_CALIBRATION = Calibration()
+
+# NOTE: a calibration belongs to the software stack and chip family a whole evaluation
+# runs under (a user's `dse calibrate` file), not to one operator or evaluator; threading
+# it through every evaluator's `evaluate(designs, workload)` would change the plug-in
+# contract for a value none of them reads. So the entry points (`dse evaluate
+# --calibration`, `dse validate`, a search worker with its space's `calibration:`) set it
+# for the duration of their evaluation, and the core reads it where a call does not pass
+# one explicitly. The default is the shipped, H100-fitted calibration.
+_IN_USE: ContextVar[Calibration] = ContextVar("dse_calibration_in_use",
+                                              default=DEFAULT_CALIBRATION)
+
+
+def calibration_in_use() -> Calibration:
+    """The calibration core calls use when not given one: the shipped one, unless an
+    entry point runs under `using_calibration`."""
+    return _IN_USE.get()
+
+
+@contextmanager
+def using_calibration(calibration: Calibration | None) -> Iterator[Calibration]:
+    """Evaluate under `calibration` (None: leave the one in use) for the `with` block."""
+    if calibration is None:
+        yield calibration_in_use()
+        return
+    token = _IN_USE.set(calibration)
+    try:
+        yield calibration
+    finally:
+        _IN_USE.reset(token)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
+from dse.core.calibration import Calibration, calibration_in_use
 from dse.hardware import PRECISIONS, Hardware
 
 FloatArray = np.ndarray
@@ -72,8 +72,11 @@ class DesignArrays:
 
     @classmethod
     def from_hardware(
-        cls, designs: Sequence[Hardware], calibration: Calibration = DEFAULT_CALIBRATION
+        cls, designs: Sequence[Hardware], calibration: Calibration | None = None
     ) -> DesignArrays:
+        """Stack `designs`; figures a preset leaves open come from `calibration`
+        (None: `calibration_in_use()`)."""
+        calibration = calibration if calibration is not None else calibration_in_use()
         if not designs:
             raise ValueError("at least one design is needed")
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dse.core import operators as K
-from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
+from dse.core.calibration import Calibration, calibration_in_use
 from dse.core.designs import PRECISION_INDEX, DesignArrays
 from dse.core.host import HostIssue, fastest_issue
 from dse.core.operators import OperatorArrays
@@ -172,7 +172,7 @@ def evaluate_program(
     graph_captured: bool = True,
     back_to_back_runs: float = math.inf,
     phase_starts: Sequence[int] = (),
-    calibration: Calibration = DEFAULT_CALIBRATION,
+    calibration: Calibration | None = None,
 ) -> ProgramResult:
     """Cost of running `ops` in order on every design.
 
@@ -184,7 +184,9 @@ def evaluate_program(
         power limiter has been active); infinity means steady state.
     phase_starts: indices of operators that begin a phase: the host issues them only
         once the device has finished everything before (see `dse.core.host.pipeline`).
+    calibration: efficiency factors and overheads; None: `calibration_in_use()`.
     """
+    calibration = calibration if calibration is not None else calibration_in_use()
     dz = (
         designs
         if isinstance(designs, DesignArrays)

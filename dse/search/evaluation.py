@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dse.core.calibration import using_calibration
 from dse.hardware import Hardware
 from dse.search.expressions import ExpressionError, Value
 from dse.space import SearchSpace, sanitize_name
@@ -290,13 +291,15 @@ def evaluate_hardware(
     suite_evaluator: SuiteEvaluator | None = None,
     economics: Economics | None = None,
 ) -> list[TrialOutcome]:
-    """Evaluate built designs as one vectorised batch; isolate a design that raises."""
+    """Evaluate built designs as one vectorised batch; isolate a design that raises.
+    The space's calibration (its `calibration:` file) is in use throughout."""
     suite_evaluator = suite_evaluator or default_suite_evaluator
     economics = economics or default_economics
     if not designs:
         return []
     try:
-        results = suite_evaluator(designs, space.suite)
+        with using_calibration(space.calibration):
+            results = suite_evaluator(designs, space.suite)
         figures = economics(designs)
         batch = list(zip(results, figures, strict=True))
     except Exception:

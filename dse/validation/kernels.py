@@ -17,6 +17,8 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,9 @@ import pandas as pd
 from dse.core import evaluate_program
 from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
 from dse.data.reference import reference_text
-from dse.hardware import Hardware
+from dse.errors import ConfigError, Problem
+from dse.hardware import PRECISIONS, Hardware
+from dse.validation.splits import STANDARD_SPLIT, FitSplit
 from dse.workload import (
     Attention,
     Elementwise,
@@ -62,8 +66,43 @@ class KernelCase:
     held_out: bool
 
 
+KERNEL_COLUMNS = ("chip", "section", "kind", "params", "measured_s")
+POWER_COLUMNS = ("chip", "phase", "median_board_power_w", "median_sm_clock_mhz",
+                 "sustained_rate", "rate_unit")
+SHIPPED_KERNELS = "h100_kernels.csv"
+SHIPPED_POWER = "h100_power.csv"
+
+
 def _reference_csv(name: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(reference_text(name)))
+
+
+def _read_measured_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    source = str(path)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read a CSV: {exc}", source) from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"missing columns: {', '.join(missing)} (expected "
+                          f"{', '.join(columns)})", source)
+    return frame
+
+
+def read_kernel_measurements(path: Path) -> pd.DataFrame:
+    """A measured-kernels CSV with the columns of the shipped `h100_kernels.csv`
+    (chip, section, kind, params as JSON, measured_s), any chip. Rows are checked when
+    they are turned into cases (`kernel_cases`), every problem at once."""
+    frame = _read_measured_csv(path, KERNEL_COLUMNS)
+    frame.attrs["source"] = str(path)
+    return frame
+
+
+def shipped_kernel_measurements() -> pd.DataFrame:
+    frame = _reference_csv(SHIPPED_KERNELS)
+    frame.attrs["source"] = f"dse/data/reference/{SHIPPED_KERNELS}"
+    return frame
 
 
 def _memory_op(kind: str, bytes_moved: float) -> Elementwise:
@@ -79,59 +118,100 @@ def _memory_op(kind: str, bytes_moved: float) -> Elementwise:
     return Elementwise(bytes_read=bytes_moved / 2, bytes_written=bytes_moved / 2)
 
 
-def kernel_cases() -> list[KernelCase]:
-    """Every row of h100_kernels.csv as a program to predict."""
-    cases: list[KernelCase] = []
-    for rec in _reference_csv("h100_kernels.csv").itertuples(index=False):
-        p = json.loads(str(rec.params))
-        section, kind, measured = str(rec.section), str(rec.kind), float(rec.measured_s)
-        ops: tuple[Operator, ...]
-        divisor, graph, held = 1, False, False
-        if section == "gemm":
-            ops = (MatMul(m=p["m"], n=p["n"], k=p["k"], dtype=p["dtype"]),)
-            label = f"{p['dtype']} {p['m']}x{p['n']}x{p['k']}"
-            held = p["dtype"] in HELD_OUT_GEMM_DTYPES or (
-                p["dtype"] == "fp8" and not (p["m"] == p["n"] == p["k"])
-            )
-        elif section == "attention":
-            if kind == "decode":
-                ops = (Attention(batch=p["B"], heads=p["H"], seq_q=1, seq_kv=p["S"],
-                                 head_dim=p["D"]),)
-                label = f"decode B={p['B']} S={p['S']}"
-                held = p["B"] in HELD_OUT_DECODE_BATCH
-            else:
-                pass_: Pass = "forward_backward" if kind.endswith("bwd") else "forward"
-                ops = (Attention(batch=p["B"], heads=p["H"], seq_q=p["S"], seq_kv=p["S"],
-                                 head_dim=p["D"], causal=bool(p["causal"]), pass_=pass_),)
-                label = f"{kind} B={p['B']} S={p['S']} causal={p['causal']}"
-                held = p["S"] in HELD_OUT_ATTENTION_SEQ
-        elif section == "memory":
-            ops = (_memory_op(kind, float(p["bytes_moved"])),)
-            label = f"{kind} {p['bytes_moved'] / 2**20:.0f} MiB"
-            held = kind in HELD_OUT_MEMORY_KINDS or p["bytes_moved"] in (16777216, 134217728)
-        elif section == "host":
-            label = kind
-            held = kind in HELD_OUT_HOST_KINDS
-            tiny = Elementwise(bytes_read=4.0, bytes_written=4.0)
-            if kind == "launch_issue_eager":
-                ops, divisor = (Elementwise(4.0, 4.0, count=STREAM_LENGTH),), STREAM_LENGTH
-            elif kind == "cudagraph_per_kernel":
-                ops, divisor = (Elementwise(4.0, 4.0, count=STREAM_LENGTH),), STREAM_LENGTH
-                graph = True
-            elif kind == "launch_plus_sync_roundtrip":
-                ops = (tiny, Sync())
-            elif kind == "scalar_item_roundtrip":
-                ops = (tiny, ScalarReadback())
-            else:
-                direction: TransferDirection = (
-                    "host_to_device" if kind.startswith("h2d") else "device_to_host"
-                )
-                ops = (Transfer(direction=direction, bytes=float(p["bytes_moved"]),
-                                pinned="pinned" in kind),)
-                label = f"{kind} {p['bytes_moved'] / 2**20:g} MiB"
+HOST_KINDS = ("launch_issue_eager", "cudagraph_per_kernel", "launch_plus_sync_roundtrip",
+              "scalar_item_roundtrip", "h2d_pinned", "h2d_pageable", "d2h_pinned",
+              "d2h_pageable", "h2d_pinned_size", "d2h_pinned_size", "h2d_pageable_size",
+              "d2h_pageable_size")
+
+
+def _case(section: str, kind: str, p: dict[str, Any], measured: float, split: FitSplit,
+          row_key: str) -> KernelCase:
+    """One measured row as a program, as it was measured. KeyError/ValueError: the row's
+    params do not describe the kind."""
+    ops: tuple[Operator, ...]
+    divisor, graph, held = 1, False, False
+    if section == "gemm":
+        if p["dtype"] not in PRECISIONS:
+            raise ValueError(f"dtype {p['dtype']!r} is not one of {', '.join(PRECISIONS)}")
+        ops = (MatMul(m=int(p["m"]), n=int(p["n"]), k=int(p["k"]), dtype=p["dtype"]),)
+        label = f"{p['dtype']} {p['m']}x{p['n']}x{p['k']}"
+        held = p["dtype"] in HELD_OUT_GEMM_DTYPES or (
+            p["dtype"] == "fp8" and not (p["m"] == p["n"] == p["k"])
+        )
+    elif section == "attention":
+        if kind == "decode":
+            ops = (Attention(batch=int(p["B"]), heads=int(p["H"]), seq_q=1, seq_kv=int(p["S"]),
+                             head_dim=int(p["D"])),)
+            label = f"decode B={p['B']} S={p['S']}"
+            held = p["B"] in HELD_OUT_DECODE_BATCH
+        elif kind in ("prefill_fwd", "prefill_fwd_bwd"):
+            pass_: Pass = "forward_backward" if kind.endswith("bwd") else "forward"
+            ops = (Attention(batch=int(p["B"]), heads=int(p["H"]), seq_q=int(p["S"]),
+                             seq_kv=int(p["S"]), head_dim=int(p["D"]),
+                             causal=bool(p["causal"]), pass_=pass_),)
+            label = f"{kind} B={p['B']} S={p['S']} causal={p['causal']}"
+            held = p["S"] in HELD_OUT_ATTENTION_SEQ
         else:
-            continue
-        cases.append(KernelCase(section, kind, label, ops, divisor, graph, measured, held))
+            raise ValueError("attention kinds are decode, prefill_fwd, prefill_fwd_bwd")
+    elif section == "memory":
+        ops = (_memory_op(kind, float(p["bytes_moved"])),)
+        label = f"{kind} {p['bytes_moved'] / 2**20:.0f} MiB"
+        held = kind in HELD_OUT_MEMORY_KINDS or p["bytes_moved"] in (16777216, 134217728)
+    elif section == "host":
+        if kind not in HOST_KINDS:
+            raise ValueError(f"host kinds are {', '.join(HOST_KINDS)}")
+        label = kind
+        held = kind in HELD_OUT_HOST_KINDS
+        tiny = Elementwise(bytes_read=4.0, bytes_written=4.0)
+        if kind == "launch_issue_eager":
+            ops, divisor = (Elementwise(4.0, 4.0, count=STREAM_LENGTH),), STREAM_LENGTH
+        elif kind == "cudagraph_per_kernel":
+            ops, divisor = (Elementwise(4.0, 4.0, count=STREAM_LENGTH),), STREAM_LENGTH
+            graph = True
+        elif kind == "launch_plus_sync_roundtrip":
+            ops = (tiny, Sync())
+        elif kind == "scalar_item_roundtrip":
+            ops = (tiny, ScalarReadback())
+        else:
+            direction: TransferDirection = (
+                "host_to_device" if kind.startswith("h2d") else "device_to_host"
+            )
+            ops = (Transfer(direction=direction, bytes=float(p["bytes_moved"]),
+                            pinned="pinned" in kind),)
+            label = f"{kind} {p['bytes_moved'] / 2**20:g} MiB"
+    else:
+        raise ValueError("sections are gemm, attention, memory, host")
+    return KernelCase(section, kind, label, ops, divisor, graph, measured,
+                      split.is_held_out(row_key, held))
+
+
+def kernel_cases(measurements: pd.DataFrame | None = None,
+                 split: FitSplit = STANDARD_SPLIT) -> list[KernelCase]:
+    """Every row of a measured-kernels table (default: the shipped H100 file) as a
+    program to predict, labelled fit or held-out by `split`. A row that cannot be
+    restated is a ConfigError naming its line; every problem is reported at once."""
+    frame = shipped_kernel_measurements() if measurements is None else measurements
+    source = str(frame.attrs.get("source", "measurements"))
+    cases: list[KernelCase] = []
+    problems: list[Problem] = []
+    for line, rec in enumerate(frame.itertuples(index=False), start=2):
+        where = f"line {line}"
+        section, kind = str(rec.section), str(rec.kind)
+        try:
+            params = json.loads(str(rec.params))
+            measured = float(rec.measured_s)
+            if not isinstance(params, dict):
+                raise ValueError("params must be a JSON object")
+            if not measured > 0:
+                raise ValueError("measured_s must be a positive number of seconds")
+            row_key = f"{rec.chip}|{section}|{kind}|{json.dumps(params, sort_keys=True)}"
+            cases.append(_case(section, kind, params, measured, split, row_key))
+        except KeyError as exc:
+            problems.append(Problem(source, where, f"{section}/{kind}: params lack {exc}"))
+        except (ValueError, TypeError) as exc:
+            problems.append(Problem(source, where, f"{section}/{kind}: {exc}"))
+    if problems:
+        raise ConfigError(problems)
     return cases
 
 
@@ -150,9 +230,11 @@ def predict_kernel_times(
 
 
 def kernel_report(
-    hardware: Hardware, calibration: Calibration = DEFAULT_CALIBRATION
+    hardware: Hardware, calibration: Calibration = DEFAULT_CALIBRATION,
+    cases: Sequence[KernelCase] | None = None,
 ) -> pd.DataFrame:
-    cases = kernel_cases()
+    """Predicted against measured for every case (default: the shipped H100 rows)."""
+    cases = kernel_cases() if cases is None else cases
     predicted = predict_kernel_times(hardware, cases, calibration)
     measured = np.array([c.measured_s for c in cases])
     return pd.DataFrame({
@@ -174,9 +256,17 @@ class PowerCase:
     rate_unit: str
 
 
-def power_cases() -> list[PowerCase]:
+def read_power_measurements(path: Path) -> pd.DataFrame:
+    """A board-power CSV with the columns of the shipped `h100_power.csv`."""
+    return _read_measured_csv(path, POWER_COLUMNS)
+
+
+def power_cases(measurements: pd.DataFrame | None = None) -> list[PowerCase]:
+    """Rows of a board-power table (default: the shipped H100 file). Phases: `idle`,
+    `gemm_<bf16|fp8>_8192` (back-to-back 8192^3 GEMMs) and `copy_1GiB`."""
+    frame = _reference_csv(SHIPPED_POWER) if measurements is None else measurements
     cases = []
-    for rec in _reference_csv("h100_power.csv").itertuples(index=False):
+    for rec in frame.itertuples(index=False):
         rate = float(rec.sustained_rate) if not pd.isna(rec.sustained_rate) else math.nan
         cases.append(PowerCase(str(rec.phase), float(rec.median_board_power_w),
                                float(rec.median_sm_clock_mhz), rate, str(rec.rate_unit)))
@@ -184,12 +274,13 @@ def power_cases() -> list[PowerCase]:
 
 
 def power_report(
-    hardware: Hardware, calibration: Calibration = DEFAULT_CALIBRATION
+    hardware: Hardware, calibration: Calibration = DEFAULT_CALIBRATION,
+    cases: Sequence[PowerCase] | None = None,
 ) -> pd.DataFrame:
-    """Steady-state power, clock and rate for each row of h100_power.csv."""
+    """Steady-state power, clock and rate for each power row (default: h100_power.csv)."""
     rows = []
     boost_mhz = hardware.compute.clock_hz / 1e6
-    for case in power_cases():
+    for case in power_cases() if cases is None else cases:
         if case.phase == "idle":
             from dse.core.designs import DesignArrays
 
