@@ -1,10 +1,10 @@
 """Copies of a search's input files in its results folder, so the folder stands alone.
 
 A search-space file names other files: its `base:` hardware, its `references:`, its
-`suite:`; a suite file names included suites and its `reference:` chip. A results
-folder keeps a copy of each (shipped presets and suites, named rather than given as
-paths, come with dse and are not copied), so `dse show / compare / report / pareto`
-work from any directory and on another machine:
+`suite:`, its `calibration:`; a suite file names included suites and its `reference:`
+chip. A results folder keeps a copy of each (shipped presets and suites, named rather
+than given as paths, come with dse and are not copied), so `dse show / compare / report
+/ pareto` work from any directory and on another machine:
 
     OUT/space.yaml           the search-space file exactly as given (its SHA-256 is what
                              `--resume` compares the user's file with)
@@ -43,7 +43,8 @@ class InputFile:
     """One file a search read, and its copy in the results folder."""
 
     role: str
-    """`base`, `reference`, `suite`, `suite include` or `suite reference`."""
+    """`base`, `reference`, `suite`, `suite include`, `suite reference` or
+    `calibration`."""
     given: str
     """The name as written in the file that names it."""
     named_by: str
@@ -167,6 +168,13 @@ def collect_inputs(space: SearchSpace) -> InputCopies:
             )).name
     if references != list(space.spec.references):
         document["references"] = references
+    if space.spec.calibration is not None:
+        calibration = Path(space.spec.calibration)
+        if not calibration.is_absolute():
+            calibration = directory / calibration
+        document["calibration"] = "./" + Path(_copy_hardware(
+            copies, "calibration", space.spec.calibration, calibration.resolve(),
+            SELF_CONTAINED_SPACE)).name
     if Path(space.suite).is_absolute():
         document["suite"] = "./" + Path(_copy_suite(
             copies, "suite", space.spec.suite, Path(space.suite), SELF_CONTAINED_SPACE

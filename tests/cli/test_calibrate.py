@@ -73,8 +73,8 @@ def test_calibration_changes_what_evaluate_predicts(tmp_path: Path) -> None:
     cal.write_text("format: dse-calibration/1\nhardware: nvidia-h100-sxm\n"
                    "factors: {hbm_efficiency: 0.44}\n")
     workload = tmp_path / "copy.yaml"
-    workload.write_text("name: copy\nops:\n  - {op: elementwise, bytes_read: 1.0e9, "
-                        "bytes_written: 1.0e9}\n")
+    workload.write_text("name: copy\nops:\n  - {op: elementwise, bytes_read: 1000000000, "
+                        "bytes_written: 1000000000}\n")
     runs = []
     for extra in ([], ["--calibration", str(cal)]):
         result = runner.invoke(app, ["evaluate", "-H", H100, "-w", str(workload), "--json",
@@ -147,6 +147,17 @@ def test_a_search_spaces_calibration_travels_with_it_and_is_used(tmp_path: Path)
     (normal,) = evaluate_points(load_space(plain), [point])
     # LLM serving on an HBM design is HBM-bound: half the bandwidth, much lower score
     assert slow.objectives["score"] < 0.75 * normal.objectives["score"]
+    # a results folder keeps a copy, and the space loads from the copies alone
+    from dse.results.inputs import collect_inputs, load_results_space
+
+    copies = collect_inputs(space)
+    results = tmp_path / "results"
+    for name, data in copies.contents.items():
+        (results / name).parent.mkdir(parents=True, exist_ok=True)
+        (results / name).write_bytes(data)
+    (tmp_path / "slow-hbm.yaml").unlink()
+    assert load_results_space(results).calibration == space.calibration
+    assert [f.role for f in copies.files] == ["calibration"]
     bad = tmp_path / "bad.yaml"
     bad.write_text(text + "\ncalibration: missing.yaml\n")
     with pytest.raises(ConfigError, match=r"calibration: .*missing\.yaml: file not found"):
