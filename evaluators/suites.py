@@ -11,7 +11,7 @@ workloads:
     throughput: samples_per_s    # optional; default by evaluator (see THROUGHPUT_METRIC)
     precisions: [bf16, fp16]     # optional: the first one the design supports is used
     workload: {name: resnet50-train, kind: training, model: resnet50, batch: 2048, ...}
-    fallbacks:                   # optional: plans for designs the first plan does not fit
+    fallbacks:                   # optional: other plans (the best per chip counts)
       - {system: {chips: 16, data_parallel: 16}}
 ```
 or, for a suite made of suites, `include: [{suite: vision, weight: 1}, ...]`.
@@ -23,10 +23,11 @@ reference chip on the same workload):
     score = exp( sum_i w_i * ln(T_i / T_i_ref) / sum_i w_i )
 
 1.0 means "as fast as the reference"; 0.0 when any workload is infeasible (the reasons
-are kept). A design that cannot hold a workload under its plan tries the entry's
-`fallbacks` in order (each a partial workload document merged over the first: usually
-more chips, more model parallelism, recompute); throughput is compared per chip, so a
-design that needs more chips for the same work pays for them. Included suites contribute
+are kept). An entry's `fallbacks` are other plans (each a partial workload document
+merged over the first: usually more chips, more model parallelism, recompute); a design
+is scored on the plan, among those it can hold, with the highest throughput per chip, so
+a design that needs more chips for the same work pays for them, and one with more memory
+never scores less for fitting a plan it does not need. Included suites contribute
 their workloads with weights scaled so that each included suite carries its `weight` in
 total. `power_w` is the weighted mean of the
 workloads' average power per chip.
@@ -252,11 +253,20 @@ def _only_memory(result: WorkloadMetrics) -> bool:
 
 
 def evaluate_entry(designs: Sequence[Hardware], entry: SuiteEntry) -> list[WorkloadMetrics]:
-    """One suite entry on many designs: one evaluator call per precision and plan tried."""
+    """One suite entry on many designs: one evaluator call per precision and plan tried.
+
+    NOTE: the fallbacks are options, not only rescues: a design that holds several plans
+    is scored on the one with the highest per-chip throughput. A design with more memory
+    can still run the plan a smaller one needed, so more memory never lowers its figure
+    (issue 11: 2x DDR moved a Dojo-like design from the 32-chip DLRM plan, where its
+    tables fit in HBM, to the 8-chip one: 4.5x less per chip). Designs that fail a plan for
+    other reasons than memory (precision, links) are not tried on the next.
+    """
     groups: dict[str, list[int]] = defaultdict(list)
     for index, hw in enumerate(designs):
         groups[_precision_for(entry, hw)].append(index)
     out: list[WorkloadMetrics | None] = [None] * len(designs)
+    metric = entry.throughput_metric
     for precision, indices in groups.items():
         pending = indices
         for plan in (entry.workload, *entry.fallbacks):
@@ -265,10 +275,12 @@ def evaluate_entry(designs: Sequence[Hardware], entry: SuiteEntry) -> list[Workl
             results = evaluate_workloads([designs[i] for i in pending], workload)
             retry: list[int] = []
             for i, r in zip(pending, results, strict=True):
-                # The first plan's reasons stand unless a fallback fits.
-                if out[i] is None or r.feasible:
+                # The first plan's reasons stand unless another plan fits.
+                best = out[i]
+                if best is None or (r.feasible and (not best.feasible or r.metrics.get(
+                        metric, 0.0) > best.metrics.get(metric, 0.0))):
                     out[i] = r
-                if _only_memory(r):
+                if r.feasible or _only_memory(r):
                     retry.append(i)
             pending = retry
             if not pending:

@@ -3,9 +3,10 @@
 Decoders (`model.causal`) serve `batch` requests of `prompt_tokens` in and
 `output_tokens` out: one prefill over the prompts, then `output_tokens` decode steps, each
 attending to the KV cache (on average `prompt + output/2` positions long). Encoders (BERT)
-run one forward over `seq_len` tokens per sample. `batch: auto` picks the largest batch
-whose weights + KV cache fit the design's memory. Weights and the KV cache are resident:
-the core places them in SRAM, HBM or DDR according to the design.
+run one forward over `seq_len` tokens per sample. `batch: auto` serves the batch with the
+highest throughput among those whose weights + KV cache fit the design's memory. Weights
+and the KV cache are resident: the core places them in SRAM, HBM or DDR according to the
+design.
 """
 
 from __future__ import annotations
@@ -278,27 +279,58 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
     return out
 
 
+def batch_candidates(largest: int) -> list[int]:
+    """Every bucket (1, 2, 3, 4, 6, 8, 12, ...) up to `largest`, largest first."""
+    out = [b for b in (1, 2, 3) if b <= largest]
+    power = 4
+    while power <= largest:
+        out += [b for b in (power, power + power // 2) if b <= largest]
+        power *= 2
+    return out[::-1]
+
+
+def throughput_metric(workload: ModelWorkload) -> str:
+    return "output_tokens_per_s_per_chip" if _arch(workload).causal else "samples_per_s_per_chip"
+
+
 def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
-    """One core call per distinct batch size (one in all for a fixed batch)."""
-    batches = [workload.batch if workload.batch is not None else auto_batch(hw, workload)
-               for hw in designs]
+    """One core call per batch size tried and micro-batch (one in all for a fixed batch).
+
+    NOTE: `batch: auto` serves, among the buckets whose weights, KV cache and workspace
+    fit, the one with the highest throughput per chip (the largest on a tie). Taking the
+    largest that fits let more memory lower throughput: a bigger batch can push the KV
+    cache out of SRAM or make a step compute-bound (issue 11: 2x HBM on an A100-like
+    design served Llama 2 70B 0.6 % slower per chip). A design with more memory has every
+    batch a smaller one had, so it never serves less.
+    """
+    if workload.batch is not None:
+        largest = [workload.batch] * len(designs)
+    else:
+        largest = [auto_batch(hw, workload) for hw in designs]
     results: list[WorkloadMetrics | None] = [None] * len(designs)
     groups: dict[int, list[int]] = defaultdict(list)
-    for index, batch in enumerate(batches):
+    for index, batch in enumerate(largest):
         if batch <= 0:
             need = weights_bytes_per_chip(workload) + kv_bytes_per_sequence(
                 workload) + workspace_bytes_per_sequence(workload)
             results[index] = infeasible(workload.name, NAME, [memory_reason(
                 need, designs[index], "the weights and one sequence's KV cache")],
                 {"batch": 0.0, "memory_per_chip_bytes": need})
-        else:
+        elif workload.batch is not None:
             groups[batch].append(index)
-    for batch, indices in groups.items():
+        else:
+            for candidate in batch_candidates(batch):
+                groups[candidate].append(index)
+    metric = throughput_metric(workload)
+    for batch in sorted(groups, reverse=True):
+        indices = groups[batch]
         micros = [sram_micro_batch(designs[i], workload, batch) for i in indices]
         for micro in sorted(set(micros)):
             chosen = [i for i, m in zip(indices, micros, strict=True) if m == micro]
             for index, metrics in zip(chosen, _metrics_for(
                     workload, [designs[i] for i in chosen], batch, micro), strict=True):
-                results[index] = metrics
+                best = results[index]
+                if best is None or (metrics.feasible and (not best.feasible or metrics.metrics[
+                        metric] > best.metrics[metric])):
+                    results[index] = metrics
     return [r for r in results if r is not None]
-
