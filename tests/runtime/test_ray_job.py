@@ -153,11 +153,20 @@ def _submit(head: HeadNode, working_dir: Path, *command: str) -> str:
     # NOTE: --no-wait, then the job REST API for the end and the logs: the CLI's waiting
     # mode follows the logs over a websocket, which broke once here under heavy load.
     """
-    result = subprocess.run(
-        [str(BIN / "ray"), "job", "submit", "--no-wait", "--address", head.dashboard_url,
-         "--working-dir", ".", "--", *command],
-        cwd=working_dir, env=head.env, capture_output=True, text=True, timeout=180,
-    )
+    deadline = time.monotonic() + 120
+    while True:
+        result = subprocess.run(
+            [str(BIN / "ray"), "job", "submit", "--no-wait", "--address", head.dashboard_url,
+             "--working-dir", ".", "--", *command],
+            cwd=working_dir, env=head.env, capture_output=True, text=True, timeout=180,
+        )
+        # NOTE: the dashboard answers before the node's dashboard agent has registered;
+        # a submission then gets "500: No available agent to submit job, please try again
+        # later" (seen here on a loaded machine), so it is tried again, as Ray asks.
+        busy = "No available agent" in result.stdout + result.stderr
+        if result.returncode == 0 or not busy or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
     assert result.returncode == 0, result.stdout + result.stderr
     found = re.search(r"Job '(raysubmit_\w+)' submitted", result.stdout + result.stderr)
     assert found, result.stdout + result.stderr
