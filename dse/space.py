@@ -259,7 +259,7 @@ class SpaceFile(BaseModel):
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     parameters: dict[str, ParameterSpec] = Field(min_length=1)
     constants: dict[str, ConstantSpec] = Field(default_factory=dict)
-    derived: dict[str, str | float] = Field(default_factory=dict)
+    derived: dict[str, str | bool | Number] = Field(default_factory=dict)
     hardware: dict[str, str | float | bool] = Field(
         default_factory=dict, description="dotted path in the hardware YAML form -> expression"
     )
