@@ -10,7 +10,11 @@ over the host link.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
+
+from dse.core.calibration import calibration_in_use, using_calibration
 from dse.hardware import Hardware
 from dse.workload import Collective, Conv2d, Elementwise, MatMul, Operator, Transfer
 from evaluators._common import (
@@ -24,7 +28,7 @@ from evaluators._common import (
 )
 from evaluators._program import Phase, PhaseResult, run_phases
 from evaluators.api import WorkloadMetrics
-from evaluators.models import CnnArchitecture
+from evaluators.models import CnnArchitecture, CnnFramework
 from evaluators.workload_files import ModelWorkload
 
 NAME = "cnn"
@@ -40,6 +44,45 @@ SAVED_TENSORS_PER_CONV_OUTPUT = 3.0
 # fp32 master weight, gradient and momentum, 12 bytes per parameter.
 OPTIMIZER_STATE_BYTES_PER_PARAM = 12.0
 MAX_AUTO_BATCH = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class CnnFrameworkProfile:
+    """What a CNN framework changes beyond the kernels it launches (`conv_ops`)."""
+
+    conv_efficiency_factor: float = 1.0
+    """Multiplies the calibration's `conv_relative_efficiency` for its convolutions."""
+    training_host_s_per_kernel: float = 0.0
+    """Host seconds per kernel of a training step (dispatch, autocast, autograd
+    recording and the backward engine); the step lasts at least this x its kernels."""
+    graph_captured: bool = True
+    """Replays a captured graph where the chip has one; else every kernel is launched."""
+
+
+# NOTE: fitted on two rows of dse/data/reference/h100_end_to_end.csv (eager PyTorch 2.11,
+# channels_last, cudnn.benchmark, autocast bf16, torchvision ResNet-50 on an H100 SXM) by
+# `python -m dse.validation.end_to_end` (tests/validation/test_end_to_end.py checks the
+# constants are what the fit gives): the convolution factor on inference at batch 256
+# (device-bound: cuDNN called layer by layer reaches ~58 % of what the `ideal` conv
+# efficiency assumes; ResNet-50's 1x1 convolutions over 64-256 channels have reduction
+# lengths of 64-1024, too short to amortise a tile's prologue and epilogue), the host
+# cost on training at batch 64 (host-bound: ~500 kernels a step, each dispatched,
+# autocast, recorded by autograd and run by its backward engine). Inference at batch 64
+# and training at batch 256 are held out. torch.compile: the same cuDNN convolutions,
+# Inductor's fused kernels launched from generated code with no per-op autograd engine
+# (no measurement here: host cost left to the core's launch model). TensorRT and
+# `ideal`: the tuned, fused kernels MLPerf submissions run (published_results M067).
+EAGER_CONV_EFFICIENCY_FACTOR = 0.583
+EAGER_TRAINING_HOST_S_PER_KERNEL = 43.02e-6
+CNN_FRAMEWORK_PROFILES: dict[str, CnnFrameworkProfile] = {
+    "ideal": CnnFrameworkProfile(),
+    "tensorrt": CnnFrameworkProfile(),
+    "eager-pytorch": CnnFrameworkProfile(EAGER_CONV_EFFICIENCY_FACTOR,
+                                         EAGER_TRAINING_HOST_S_PER_KERNEL,
+                                         graph_captured=False),
+    "torch-compile": CnnFrameworkProfile(EAGER_CONV_EFFICIENCY_FACTOR, 0.0,
+                                         graph_captured=False),
+}
 
 
 def _arch(workload: ModelWorkload) -> CnnArchitecture:
@@ -75,8 +118,12 @@ def memory_per_chip_bytes(workload: ModelWorkload, batch: int) -> float:
     return state + activation_bytes(workload, batch)
 
 
-def conv_ops(arch: CnnArchitecture, batch: int, dtype: str, training: bool) -> list[Operator]:
-    """Convolutions, batch-norm + ReLU passes, residual adds and the classifier."""
+def conv_ops(arch: CnnArchitecture, batch: int, dtype: str, training: bool,
+             framework: CnnFramework = "ideal") -> list[Operator]:
+    """Convolutions, their batch-norm / activation / residual passes and the classifier,
+    as `framework` runs them (see `evaluators.models.CnnFramework`)."""
+    if framework in ("eager-pytorch", "torch-compile"):
+        return _unfused_conv_ops(arch, batch, dtype, training, framework)
     e = element_bytes(dtype)
     passes = 3.0 if training else 1.0
     ops: list[Operator] = []
@@ -94,12 +141,122 @@ def conv_ops(arch: CnnArchitecture, batch: int, dtype: str, training: bool) -> l
                                    bytes_written=elements * e * passes,
                                    flops=8.0 * elements * passes, dtype=dtype,
                                    count=c.count))
-    if arch.classes:
-        ops.append(MatMul(m=batch, n=arch.classes, k=arch.classifier_in, dtype=dtype))
-        if training:
-            ops.append(MatMul(m=batch, n=arch.classifier_in, k=arch.classes, dtype=dtype))
-            ops.append(MatMul(m=arch.classifier_in, n=arch.classes, k=batch, dtype=dtype))
+    ops.extend(_classifier_ops(arch, batch, dtype, training))
     return ops
+
+
+def _classifier_ops(arch: CnnArchitecture, batch: int, dtype: str, training: bool
+                    ) -> list[Operator]:
+    if not arch.classes:
+        return []
+    ops: list[Operator] = [MatMul(m=batch, n=arch.classes, k=arch.classifier_in, dtype=dtype)]
+    if training:
+        ops.append(MatMul(m=batch, n=arch.classifier_in, k=arch.classes, dtype=dtype))
+        ops.append(MatMul(m=arch.classifier_in, n=arch.classes, k=batch, dtype=dtype))
+    return ops
+
+
+# Passes over a convolution's output, as (reads, writes) of its size, by what follows
+# the convolution (`ConvLayer.activation`).
+# NOTE: eager PyTorch (torchvision ResNet, channels_last, autocast) launches each layer
+# as its own kernel: cuDNN convolution; batch-norm (inference: read + write; training:
+# statistics then normalise, two reads + a write); ReLU (read + write, in place still
+# reads and writes); a residual add (two reads + a write) then ReLU. Backward: ReLU's
+# threshold_backward (gradient + output read, gradient written), batch-norm backward (a
+# reduction over gradient and input, then an elementwise pass reading both: four reads +
+# a write), and where a block's shortcut meets its branch the two input gradients are
+# summed (two reads + a write). PyTorch's aten kernel list for these ops
+# (native_batch_norm, threshold_backward, add_) and torch.profiler traces of torchvision
+# ResNet-50 show these kernels one per layer.
+_EAGER_FORWARD = {"relu": ((1, 1), (1, 1)), "residual": ((1, 1), (2, 1), (1, 1)),
+                  "none": ((1, 1),)}
+_EAGER_TRAIN_FORWARD = {"relu": ((2, 1), (1, 1)), "residual": ((2, 1), (2, 1), (1, 1)),
+                        "none": ((2, 1),)}
+_EAGER_BACKWARD = {"relu": ((2, 1), (4, 1)), "residual": ((2, 1), (4, 1), (2, 1)),
+                   "none": ((4, 1),)}
+# NOTE: torch.compile (Inductor) keeps cuDNN for the convolutions and fuses what follows
+# each into one pointwise kernel (plus a statistics reduction when training): inference
+# reads the output (and the shortcut) once and writes once; training adds a reduction
+# pass forward and backward (Inductor's generated kernels for conv-bn-relu blocks).
+_COMPILED_FORWARD = {"relu": ((1, 1),), "residual": ((2, 1),), "none": ((1, 1),)}
+_COMPILED_TRAIN_FORWARD = {"relu": ((1, 0), (1, 1)), "residual": ((1, 0), (2, 1)),
+                           "none": ((1, 0), (1, 1))}
+_COMPILED_BACKWARD = {"relu": ((3, 0), (3, 1)), "residual": ((3, 0), (4, 1)),
+                      "none": ((2, 0), (2, 1))}
+# NOTE: FLOP per element of a batch-norm / activation pass (normalise: subtract, scale,
+# shift; statistics: sums of x and x^2); small beside its bytes on every chip modelled.
+POINTWISE_FLOP_PER_ELEMENT = 4.0
+
+
+def _passes(framework: str, training: bool) -> tuple[dict, dict]:
+    if framework == "eager-pytorch":
+        return (_EAGER_TRAIN_FORWARD if training else _EAGER_FORWARD), _EAGER_BACKWARD
+    return (_COMPILED_TRAIN_FORWARD if training else _COMPILED_FORWARD), _COMPILED_BACKWARD
+
+
+def _unfused_conv_ops(arch: CnnArchitecture, batch: int, dtype: str, training: bool,
+                      framework: str) -> list[Operator]:
+    """Forward (and backward) of every layer as the framework launches it: one kernel per
+    convolution and per pass over its output, plus pooling, the classifier and, under
+    autocast, the per-step casts of fp32 weights to the working precision."""
+    e = element_bytes(dtype)
+    forward_passes, backward_passes = _passes(framework, training)
+    ops: list[Operator] = []
+    for c in arch.convs:
+        out = -(-c.size // c.stride)
+        size = batch * c.out_channels * out * out * e
+        ops.append(Conv2d(batch=batch, in_channels=c.in_channels, out_channels=c.out_channels,
+                          height=c.size, width=c.size, kernel=c.kernel, stride=c.stride,
+                          dtype=dtype, pass_="forward_backward" if training else "forward",
+                          count=c.count))
+        chosen = list(forward_passes[c.activation])
+        if training:
+            chosen += backward_passes[c.activation]
+        for reads, writes in chosen:
+            ops.append(Elementwise(bytes_read=reads * size, bytes_written=writes * size,
+                                   flops=POINTWISE_FLOP_PER_ELEMENT * size / e, dtype=dtype,
+                                   count=c.count))
+    if arch.stem_max_pool:
+        first = arch.convs[0]
+        stem = batch * first.out_channels * (-(-first.size // first.stride)) ** 2 * e
+        ops.append(Elementwise(bytes_read=stem, bytes_written=stem / 4, dtype=dtype))
+        if training:  # max_pool2d_with_indices_backward: gradient + indices in, gradient out
+            ops.append(Elementwise(bytes_read=stem / 4 * 2, bytes_written=stem, dtype=dtype))
+    if arch.classes:
+        pooled = batch * arch.classifier_in * e
+        last = arch.convs[-1]
+        spatial = (-(-last.size // last.stride)) ** 2
+        ops.append(Elementwise(bytes_read=pooled * spatial, bytes_written=pooled, dtype=dtype))
+        if training:
+            ops.append(Elementwise(bytes_read=pooled, bytes_written=pooled * spatial,
+                                   dtype=dtype))
+    ops.extend(_classifier_ops(arch, batch, dtype, training))
+    if framework == "eager-pytorch" and dtype not in ("fp32", "tf32"):
+        # NOTE: autocast keeps fp32 master weights and casts each to the working
+        # precision on every forward (one kernel per weight); the backward casts the
+        # weight gradient back to fp32.
+        convs = sum(c.count for c in arch.convs)
+        weights = sum(c.count * c.in_channels * c.out_channels * c.kernel**2
+                      for c in arch.convs)
+        ops.append(Elementwise(bytes_read=4.0 * weights / convs, bytes_written=e * weights
+                               / convs, dtype="fp32", count=convs))
+        if training:
+            ops.append(Elementwise(bytes_read=e * weights / convs, bytes_written=4.0
+                                   * weights / convs, dtype="fp32", count=convs))
+    return ops
+
+
+def kernels_per_step(arch: CnnArchitecture, dtype: str, training: bool,
+                     framework: CnnFramework) -> int:
+    """Kernels one step launches: `conv_ops`' operators, a training convolution counting
+    three (forward, data gradient, weight gradient), plus the loss and optimizer's few."""
+    launches = 0
+    for op in conv_ops(arch, 1, dtype, training, framework):
+        per_op = 3 if isinstance(op, Conv2d) and op.pass_ == "forward_backward" else 1
+        launches += per_op * op.count
+    # NOTE: cross-entropy forward/backward and PyTorch's foreach SGD (multi-tensor
+    # kernels over all parameters): a handful of launches, counted as 6.
+    return launches + (6 if training else 0)
 
 
 def input_transfer(arch: CnnArchitecture, batch: int) -> Transfer:
@@ -158,7 +315,7 @@ def training_phases(workload: ModelWorkload, micro_batch: int | None = None) -> 
     plan = workload.system
     batch = workload.global_batch // plan.data_parallel
     micro = batch if micro_batch is None else min(micro_batch, batch)
-    step = conv_ops(arch, micro, workload.precision, True)
+    step = conv_ops(arch, micro, workload.precision, True, workload.framework)
     # NOTE: input pipelines prefetch the next batch while this one computes (DALI,
     # PyTorch DataLoader pinned-memory copies on a side stream), so the copy overlaps.
     overlapped: list[Operator] = [input_transfer(arch, micro)]
@@ -179,7 +336,8 @@ def inference_phases(workload: ModelWorkload, batch: int, micro_batch: int | Non
     arch = _arch(workload)
     micro = batch if micro_batch is None else min(micro_batch, batch)
     # Throughput serving (MLPerf offline) copies the next batch while this one runs.
-    return [Phase("forward", tuple(conv_ops(arch, micro, workload.precision, False)),
+    return [Phase("forward", tuple(conv_ops(arch, micro, workload.precision, False,
+                                            workload.framework)),
                   repeats=batch / micro, overlapped_ops=(input_transfer(arch, micro),))]
 
 
@@ -199,13 +357,16 @@ def per_chip_batch(hw: Hardware, workload: ModelWorkload) -> int:
 
 def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: PhaseResult,
                  batch: int, name: str, extra_reasons: Sequence[Sequence[str]] | None = None,
-                 micro_batch: int | None = None) -> list[WorkloadMetrics]:
+                 micro_batch: int | None = None, host_floor_s: float = 0.0
+                 ) -> list[WorkloadMetrics]:
     """Throughput, power and memory from one step of `batch` samples per chip, run as
-    micro-batches of `micro_batch` (default: the whole batch at once)."""
+    micro-batches of `micro_batch` (default: the whole batch at once). A step lasts at
+    least `host_floor_s` (the host issuing it); the wait is host-bound, at idle power."""
     plan = workload.system
     micro = batch if micro_batch is None else micro_batch
-    step = result.step_time_s()
-    energy = result.step_energy_j()
+    host_wait = np.maximum(host_floor_s - result.step_time_s(), 0.0)
+    step = result.step_time_s(host_wait)
+    energy = result.step_energy_j(host_wait)
     memory = memory_per_chip_bytes(workload, micro)
     peak_flops = result.step_flops()
     out: list[WorkloadMetrics] = []
@@ -236,12 +397,15 @@ def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: P
             out.append(infeasible(workload.name, name, reasons, metrics))
         else:
             out.append(WorkloadMetrics(workload.name, name, True, (), metrics,
-                                       result.time_by_bound(d)))
+                                       result.time_by_bound(d, {"host": host_wait[d]})))
     return out
 
 
-def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
-    """One core call per distinct (batch, micro-batch) among the designs."""
+def evaluate(designs: Sequence[Hardware], workload: ModelWorkload,
+             profile: CnnFrameworkProfile | None = None) -> list[WorkloadMetrics]:
+    """One core call per distinct (batch, micro-batch) among the designs. `profile`
+    overrides the workload framework's constants (the fit in dse.validation.end_to_end)."""
+    profile = profile or CNN_FRAMEWORK_PROFILES[workload.framework]
     batches = [per_chip_batch(hw, workload) for hw in designs]
     micros = [sram_micro_batch(hw, workload, b) if b > 0 else 0
               for hw, b in zip(designs, batches, strict=True)]
@@ -256,9 +420,21 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             continue
         phases = (training_phases(workload, micro) if workload.kind == "training"
                   else inference_phases(workload, batch, micro))
-        result = run_phases(group, phases, resident_bytes=memory_per_chip_bytes(workload, 0))
+        base = calibration_in_use()
+        framework_calibration = base.with_changes(
+            conv_relative_efficiency=base.conv_relative_efficiency
+            * profile.conv_efficiency_factor)
+        with using_calibration(framework_calibration):
+            result = run_phases(group, phases,
+                                resident_bytes=memory_per_chip_bytes(workload, 0),
+                                graph_captured=profile.graph_captured)
+        host_floor = 0.0
+        if workload.kind == "training" and profile.training_host_s_per_kernel > 0:
+            host_floor = profile.training_host_s_per_kernel * kernels_per_step(
+                _arch(workload), workload.precision, True, workload.framework) * (batch / micro)
         for i, metrics in zip(indices, metrics_from(group, workload, result, batch, NAME,
-                                                    micro_batch=micro), strict=True):
+                                                    micro_batch=micro, host_floor_s=host_floor),
+                              strict=True):
             out[i] = metrics
     return [m for m in out if m is not None]
 

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 FfnKind = Literal["gelu", "swiglu"]
+CnnFramework = Literal["ideal", "eager-pytorch", "torch-compile", "tensorrt"]
+"""The software that runs a CNN (`framework:` in a workload file; `evaluators.cnn`):
+`ideal` and `tensorrt` fold batch-norm into the convolution and fuse activations and
+residual adds into its epilogue; `torch-compile` fuses them into one pass per
+convolution; `eager-pytorch` runs each as its own memory-bound kernel, launched eagerly."""
+CNN_FRAMEWORKS: tuple[str, ...] = ("ideal", "eager-pytorch", "torch-compile", "tensorrt")
+ConvActivation = Literal["relu", "residual", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,9 @@ class ConvLayer:
     kernel: int
     stride: int = 1
     count: int = 1
+    activation: ConvActivation = "relu"
+    """What follows its batch-norm: `relu`; `residual` (add the block's shortcut, then
+    ReLU: a bottleneck's last convolution); `none` (a projection shortcut)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,9 @@ class CnnArchitecture:
     classifier_in: int
     classes: int
     image_size: int = 224
+    stem_max_pool: bool = False
+    """A 3x3 stride-2 max pool follows the first convolution (ResNet): the first
+    convolution's output is 4x the size the next layer reads."""
     detection_head: bool = False
     """A detection network: backbone plus box/class heads whose output is post-processed
     (non-maximum suppression) by host-side control flow."""
@@ -194,12 +207,13 @@ def _resnet50_convs() -> tuple[ConvLayer, ...]:
         # First block: 1x1 reduce at input size, strided 3x3, 1x1 expand, projection shortcut.
         convs.append(ConvLayer(in_ch, width, size, 1))
         convs.append(ConvLayer(width, width, size, 3, stride=stride))
-        convs.append(ConvLayer(width, out_ch, out_size, 1))
-        convs.append(ConvLayer(in_ch, out_ch, size, 1, stride=stride))
+        convs.append(ConvLayer(width, out_ch, out_size, 1, activation="residual"))
+        convs.append(ConvLayer(in_ch, out_ch, size, 1, stride=stride, activation="none"))
         if blocks > 1:
             convs.append(ConvLayer(out_ch, width, out_size, 1, count=blocks - 1))
             convs.append(ConvLayer(width, width, out_size, 3, count=blocks - 1))
-            convs.append(ConvLayer(width, out_ch, out_size, 1, count=blocks - 1))
+            convs.append(ConvLayer(width, out_ch, out_size, 1, count=blocks - 1,
+                                   activation="residual"))
         in_ch = out_ch
     return tuple(convs)
 
@@ -215,7 +229,7 @@ def _retinanet_convs() -> tuple[ConvLayer, ...]:
     scale = 800 / 224
     backbone = [
         ConvLayer(c.in_channels, c.out_channels, round(c.size * scale), c.kernel, c.stride,
-                  c.count)
+                  c.count, c.activation)
         for c in _resnet50_convs()
     ]
     head: list[ConvLayer] = []
@@ -269,9 +283,11 @@ BUILTIN_MODELS: Mapping[str, Architecture] = {
     "mpt-13b": _mpt(40, 5120, 40),
     "mpt-30b": _mpt(48, 7168, 64),
     "mpt-70b": _mpt(80, 8192, 64),
-    "resnet50": CnnArchitecture(_resnet50_convs(), classifier_in=2048, classes=1000),
+    "resnet50": CnnArchitecture(_resnet50_convs(), classifier_in=2048, classes=1000,
+                                stem_max_pool=True),
     "retinanet-resnet50": CnnArchitecture(_retinanet_convs(), classifier_in=0, classes=0,
-                                          image_size=800, detection_head=True),
+                                          image_size=800, stem_max_pool=True,
+                                          detection_head=True),
     "dlrm": RecommendationArchitecture(
         table_rows=_CRITEO_TB_ROWS, embedding_dim=128, dense_features=13,
         bottom_mlp=(512, 256, 128), top_mlp=(1024, 1024, 512, 256, 1)),

@@ -36,6 +36,7 @@ from evaluators.models import (
     BUILTIN_MODELS,
     Architecture,
     CnnArchitecture,
+    CnnFramework,
     RecommendationArchitecture,
     TransformerArchitecture,
 )
@@ -114,6 +115,9 @@ class ModelWorkload:
     serving_software: ServingSoftware = "ideal"
     """Decoder inference: the serving framework whose per-step host work the device waits
     on (`evaluators.serving`); `ideal` hides all of it."""
+    framework: CnnFramework = "ideal"
+    """CNN training and inference: the software that runs the layers (`evaluators.cnn`);
+    `ideal` fuses batch-norm, activations and residual adds into the convolutions."""
 
 
 # --------------------------------------------------------------------------- schema
@@ -186,6 +190,7 @@ class WorkloadSchema(_Strict):
     postprocess: DetectionSchema | None = None
     pipeline: PipelineSchema | None = None
     serving: ServingSchema | None = None
+    framework: CnnFramework | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -306,6 +311,13 @@ def _check(doc: WorkloadSchema, model: Architecture, prefix: str, source: str,
     if doc.serving is not None and not (isinstance(model, TransformerArchitecture)
                                         and model.causal and doc.kind == "inference"):
         bad("serving", "a serving framework applies to decoder inference only")
+    if doc.framework is not None:
+        if not isinstance(model, CnnArchitecture) or model.detection_head:
+            bad("framework", "a CNN framework applies to CNN classification models only "
+                "(serving.software is the decoder-inference counterpart)")
+        elif doc.framework == "tensorrt" and doc.kind == "training":
+            bad("framework", "tensorrt runs inference only; train with eager-pytorch, "
+                "torch-compile or ideal")
     return ParallelPlan(s.chips, s.tensor_parallel, s.pipeline_parallel, max(data_parallel, 1),
                         s.micro_batch, s.zero_stage, s.sequence_parallel, s.virtual_stages)
 
@@ -390,7 +402,8 @@ def parse_model_workloads(
             pipeline=MixedPipelineOptions(pipe.rows_scanned, pipe.row_bytes, pipe.join_rows,
                                           pipe.preprocess_bytes_per_sample,
                                           pipe.batches_between_switches),
-            serving_software=(doc.serving or ServingSchema()).software))
+            serving_software=(doc.serving or ServingSchema()).software,
+            framework=doc.framework or "ideal"))
     if problems:
         raise ConfigError(problems)
     return out

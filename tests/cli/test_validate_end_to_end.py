@@ -41,3 +41,14 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "none.csv: cannot read" in result.output
     assert "Traceback" not in result.output
+
+
+def test_without_a_file_the_shipped_h100_rows_are_compared() -> None:
+    result = runner.invoke(app, ["validate", "end-to-end", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["rows"]) == 10
+    assert {r["role"] for r in report["rows"]} == {"fit", "held-out"}
+    assert sum(r["role"] == "fit" for r in report["rows"]) == 2
+    assert report["median_abs_error"] <= 0.15
+    assert report["held_out_median_abs_error"] <= 0.15

@@ -110,3 +110,90 @@ def test_micro_batches_keep_inference_activations_on_a_small_scratchpad() -> Non
     whole_rate = metrics_from([sn10], work, whole, 256, "cnn")[0].metrics[
         "samples_per_s_per_chip"]
     assert chosen.metrics["samples_per_s_per_chip"] > 1.5 * whole_rate
+
+
+# --- the framework that runs the layers (`framework:`) --------------------------------
+
+
+def _resnet(kind: str, batch: int, framework: str | None = None) -> Any:
+    doc: dict[str, Any] = {"name": f"r-{kind}-{framework}", "kind": kind, "model": "resnet50",
+                           "precision": "bf16", "batch": batch}
+    if framework is not None:
+        doc["framework"] = framework
+    return workload_from(doc)
+
+
+def test_eager_pytorch_launches_every_layer_kernel_of_resnet50() -> None:
+    from evaluators.cnn import kernels_per_step
+
+    arch = BUILTIN_MODELS["resnet50"]
+    assert isinstance(arch, CnnArchitecture)
+    # 53 convolutions: 33 followed by ReLU, 16 ending a bottleneck (add, ReLU), 4 projections
+    roles = [c.activation for c in arch.convs for _ in range(c.count)]
+    assert (roles.count("relu"), roles.count("residual"), roles.count("none")) == (33, 16, 4)
+    # inference: 53 convs + BN/ReLU (33 x 2) + BN/add/ReLU (16 x 3) + BN (4) + 2 pools + fc
+    # + 53 autocast weight casts
+    assert kernels_per_step(arch, "bf16", False, "eager-pytorch") == 53 + 66 + 48 + 4 + 3 + 53
+    # training: convs x 3, each pass forward and backward (33 x 4 + 16 x 6 + 4 x 2), pools
+    # and their backward (4), 3 classifier matmuls, casts both ways, loss + optimizer (6)
+    assert kernels_per_step(arch, "bf16", True, "eager-pytorch") == (
+        159 + 132 + 96 + 8 + 4 + 3 + 106 + 6)
+
+
+def test_eager_pytorch_pays_the_separate_memory_bound_passes() -> None:
+    """Inference at batch 256: BN (read + write), ReLU (read + write), add (2 reads + a
+    write) over ~11 M conv-output elements per image in bf16 move ~30 GB more than the
+    fused model; at 3.35 TB/s x 0.88 that alone is ~10 ms."""
+    from dse.workload import Elementwise
+    from evaluators.cnn import conv_ops
+
+    arch = BUILTIN_MODELS["resnet50"]
+    assert isinstance(arch, CnnArchitecture)
+    extra = sum(op.count * (op.bytes_read + op.bytes_written)
+                for op in conv_ops(arch, 256, "bf16", False, "eager-pytorch")
+                if isinstance(op, Elementwise))
+    assert 25e9 < extra < 40e9
+    h100 = preset("nvidia-h100-sxm")
+    ideal = evaluate_workload(h100, _resnet("inference", 256)).metrics["step_time_s"]
+    eager = evaluate_workload(h100, _resnet("inference", 256, "eager-pytorch"))
+    compiled = evaluate_workload(h100, _resnet("inference", 256, "torch-compile"))
+    assert eager.metrics["step_time_s"] - ideal > 0.8 * extra / (3.35e12 * 0.8826)
+    assert ideal < compiled.metrics["step_time_s"] < eager.metrics["step_time_s"]
+    assert eager.time_by_bound_s["hbm"] > eager.time_by_bound_s["compute"]
+
+
+def test_tensorrt_and_ideal_are_the_same_fused_model() -> None:
+    h100 = preset("nvidia-h100-sxm")
+    ideal = evaluate_workload(h100, _resnet("inference", 64))
+    trt = evaluate_workload(h100, _resnet("inference", 64, "tensorrt"))
+    assert trt.metrics["step_time_s"] == ideal.metrics["step_time_s"]
+
+
+def test_eager_training_at_a_small_batch_waits_on_the_host() -> None:
+    from evaluators.cnn import EAGER_TRAINING_HOST_S_PER_KERNEL
+
+    h100 = preset("nvidia-h100-sxm")
+    small = evaluate_workload(h100, _resnet("training", 64, "eager-pytorch"))
+    large = evaluate_workload(h100, _resnet("training", 256, "eager-pytorch"))
+    floor = 514 * EAGER_TRAINING_HOST_S_PER_KERNEL
+    assert small.metrics["step_time_s"] == pytest.approx(floor, rel=1e-6)
+    assert small.time_by_bound_s["host"] > 0.2 * floor
+    assert large.metrics["step_time_s"] > floor and large.time_by_bound_s["host"] < 1e-3
+
+
+def test_framework_key_is_checked(tmp_path: Any) -> None:
+    from dse.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        workload_from({"name": "t", "kind": "training", "model": "resnet50", "batch": 8,
+                       "framework": "tensorrt"})
+    assert "framework: tensorrt runs inference only" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        workload_from({"name": "l", "kind": "inference", "model": "llama3-8b",
+                       "prompt_tokens": 8, "output_tokens": 8, "batch": 1,
+                       "framework": "eager-pytorch"})
+    assert "framework: a CNN framework applies to CNN classification models" in str(info.value)
+    with pytest.raises(ConfigError, match="framework"):
+        workload_from({"name": "x", "kind": "inference", "model": "resnet50", "batch": 8,
+                       "framework": "jax"})
+    assert _resnet("inference", 8).framework == "ideal"

@@ -93,3 +93,52 @@ def test_bad_rows_are_reported_together(tmp_path: Path) -> None:
     assert "line 2 (a): unknown model 'nope'" in text
     assert "line 3 (b): unknown workload/mode" in text
     assert "line 4 (c): measured_s must be positive" in text
+
+
+# --- the shipped H100 measurements (dse/data/reference/h100_end_to_end.csv) -----------
+
+
+@pytest.fixture(scope="module")
+def shipped():  # type: ignore[no-untyped-def]
+    from dse.validation.end_to_end import shipped_measurements
+
+    return compare(shipped_measurements(), H100)
+
+
+def test_shipped_rows_are_restated_in_dses_terms(shipped) -> None:  # type: ignore[no-untyped-def]
+    ids = [c.measurement.row_id for c in shipped]
+    assert len(ids) == 10
+    assert "decoder_layer/train/B4/S2048" in ids and "resnet50/inference/B256" in ids
+    layer_row = next(c for c in shipped if c.measurement.workload == "decoder_layer")
+    # 32 heads of 128, no grouped KV, SwiGLU 11008: llama2-7b's 202,383,360 weights a layer
+    assert layer_row.measurement.params["model"] == "llama2-7b"
+    from evaluators.models import BUILTIN_MODELS
+
+    assert BUILTIN_MODELS["llama2-7b"].params_per_layer == 202_383_360  # type: ignore[union-attr]
+
+
+def test_median_error_on_the_h100_rows_is_within_15_percent(shipped) -> None:  # type: ignore[no-untyped-def]
+    from dse.validation.end_to_end import median_abs_error, role
+
+    assert median_abs_error(shipped) <= 0.15
+    held_out = [c for c in shipped if role(c.measurement) == "held-out"]
+    assert len(held_out) == 8 and median_abs_error(held_out) <= 0.15
+    for c in shipped:
+        assert abs(c.error) < 0.15, c.measurement.row_id
+    by_id = {c.measurement.row_id: c for c in shipped}
+    # the figures: ResNet-50 at batch 256 measured 3,965 images/s training and
+    # 12,887 inference (dse predicted 6,465 and 35,340 before the eager framework)
+    train = 256 / by_id["resnet50/train/B256"].predicted_s
+    infer = 256 / by_id["resnet50/inference/B256"].predicted_s
+    assert train == pytest.approx(3965, rel=0.15)
+    assert infer == pytest.approx(12887, rel=0.15)
+
+
+def test_eager_cnn_constants_are_what_the_fit_gives() -> None:
+    from dse.validation.end_to_end import fit_eager_cnn
+    from evaluators.cnn import EAGER_CONV_EFFICIENCY_FACTOR, EAGER_TRAINING_HOST_S_PER_KERNEL
+
+    fit = fit_eager_cnn()
+    assert fit.conv_efficiency_factor == pytest.approx(EAGER_CONV_EFFICIENCY_FACTOR, abs=2e-3)
+    assert fit.training_host_s_per_kernel == pytest.approx(EAGER_TRAINING_HOST_S_PER_KERNEL,
+                                                           rel=1e-3)
