@@ -278,6 +278,22 @@ _SAMPLER_SETTINGS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
 }
 
 
+_SETTING_RANGES: Mapping[str, tuple[float, float]] = {
+    "population_size": (2, 100_000),
+    "mutation_prob": (0, 1),
+    "crossover_prob": (0, 1),
+    "swapping_prob": (0, 1),
+    "n_ei_candidates": (1, 100_000),
+    "dividing_parameter": (1, 1_000),
+    "n_startup_trials": (0, 10_000_000),
+}
+"""Ranges of the sampler settings, checked for every sampler alike.
+
+NOTE: not every sampler checks its own settings when it is built (a steady-state
+NSGA-II took `mutation_prob: 5` and would only have failed mid-search), so the ranges
+Optuna documents are enforced here as well as by building the sampler."""
+
+
 def sampler_problems(spec: SpaceFile, source: str) -> list[Problem]:
     problems: list[Problem] = []
     allowed = _SAMPLER_SETTINGS[spec.sampler.name]
@@ -296,8 +312,11 @@ def sampler_problems(spec: SpaceFile, source: str) -> list[Problem]:
                 "a whole number" if kind is int else "a number"
             )
             problems.append(Problem(source, path, f"must be {wanted}, got {shown(value)}"))
-        elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            problems.append(Problem(source, path, f"must be >= 0, got {value!r}"))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            low, high = _SETTING_RANGES.get(key, (0, math.inf))
+            if not low <= value <= high:
+                bounds = f"from {low:g} to {high:g}" if high < math.inf else f">= {low:g}"
+                problems.append(Problem(source, path, f"must be {bounds}, got {value!r}"))
     if spec.sampler.name == "gp":
         try:
             import torch  # noqa: F401
