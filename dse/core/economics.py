@@ -481,17 +481,11 @@ def load_economics_parameters(path: str | Path | None = None) -> EconomicsParame
     """Load and validate an economics YAML file (default: the packaged dse/data one)."""
     if path is None:
         return default_economics_parameters()
-    file_path = Path(path)
-    source = str(file_path)
-    try:
-        text = file_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read economics file: {exc.strerror}", source) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source) from None
-    return parse_economics_parameters(document, source)
+    from dse.config._yaml import read_yaml_mapping
+
+    # NOTE: the shared strict reader: size, depth and alias-expansion limits, duplicate
+    # keys refused (a user's economics file is as untrusted as any other input).
+    return parse_economics_parameters(read_yaml_mapping(path), str(path))
 
 
 @lru_cache(maxsize=1)

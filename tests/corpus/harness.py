@@ -35,6 +35,7 @@ COMMANDS: dict[str, list[str]] = {
     "model_workload": ["evaluate", "--hardware", "nvidia-h100-sxm", "--workload", "{file}"],
     "suite": ["evaluate", "--hardware", "nvidia-h100-sxm", "--suite", "{file}"],
     "space": ["space", "check", "{file}"],
+    "economics": ["economics", "--economics-file", "{file}"],
 }
 
 
