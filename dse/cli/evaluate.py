@@ -39,8 +39,11 @@ def _print_operator_table(table: Any) -> None:
             _si(row.bytes_offchip, "B"), _si(row.energy_j, "J"), f"{row.clock_fraction:.2f}",
         )
     console.print(grid)
+    band = total.get("time_s_low"), total.get("time_s_high")
     console.print(
-        f"total: time {_si(total['time_s'], 's')}, energy {_si(total['energy_j'], 'J')}, "
+        f"total: time {_si(total['time_s'], 's')}"
+        + (f" (error band {_si(band[0], 's')} – {_si(band[1], 's')})" if band[0] else "")
+        + f", energy {_si(total['energy_j'], 'J')}, "
         f"average power {total['average_power_w']:.0f} W, "
         f"clock {total['clock_fraction']:.2f} of boost"
     )
@@ -60,6 +63,11 @@ def _print_model_report(report: dict[str, Any]) -> None:
             grid.add_row("infeasible", plain("; ".join(wl["infeasible_reasons"])))
         for key, value in wl["metrics"].items():
             grid.add_row(plain(key), plain(f"{value:.4g}" if isinstance(value, float) else value))
+        band = wl.get("error_band") or {}
+        if "step_time_s_low" in band:
+            grid.add_row(f"step time error band ({band['kind']}, 80 %)",
+                         f"{_si(band['step_time_s_low'], 's')} – "
+                         f"{_si(band['step_time_s_high'], 's')}")
         for bound, seconds in wl["time_by_bound_s"].items():
             if seconds > 0:
                 grid.add_row(f"time bound by {bound}", _si(seconds, "s"))
@@ -125,6 +133,22 @@ def evaluate(
         _evaluate(hw, workload, suite, as_json)
 
 
+def _add_model_bands(report: dict[str, Any], path: Path) -> None:
+    """Each workload's `error_band`: its step time's interval from the validation residuals
+    of its kind (`dse.validation.bands`), and the throughput's (inverse) interval."""
+    from dse.validation.bands import workload_band
+    from evaluators.workload_files import load_model_workloads
+
+    for wl, spec in zip(report["workloads"], load_model_workloads(path), strict=True):
+        band = workload_band(spec.kind)
+        entry: dict[str, Any] = {"kind": band.kind, "measured_over_predicted":
+                                 [band.low_ratio, band.high_ratio], "rows": band.rows}
+        step = wl["metrics"].get("step_time_s")
+        if isinstance(step, float) and step > 0:
+            entry["step_time_s_low"], entry["step_time_s_high"] = band.interval_s(step)
+        wl["error_band"] = entry
+
+
 def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: bool) -> None:
     if suite is not None:
         from evaluators.suites import suite_report
@@ -142,6 +166,7 @@ def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: b
         from evaluators.evaluation import model_workload_report
 
         report = model_workload_report(hw, workload)
+        _add_model_bands(report, workload)
         if as_json:
             print(json.dumps(report, indent=2, default=float))
         else:
@@ -150,6 +175,13 @@ def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: b
     from dse.report import evaluate_operator_workload, operator_report_json
 
     table = evaluate_operator_workload(hw, str(workload))
+    from dse.validation.bands import SHIPPED_BANDS, operator_interval_s
+
+    low, high = operator_interval_s(list(table.op), list(table.bound_by), list(table.time_s))
+    table.attrs["total"].update(
+        time_s_low=low, time_s_high=high,
+        error_bands={k: [b.low_ratio, b.high_ratio] for k, b in SHIPPED_BANDS.items()
+                     if k in ("gemm", "attention", "memory", "host")})
     if as_json:
         print(json.dumps(operator_report_json(table), indent=2))
     else:
