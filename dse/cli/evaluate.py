@@ -84,12 +84,18 @@ def _print_suite_report(report: dict[str, Any]) -> None:
         bounds = wl["time_by_bound_s"]
         main = max(bounds, key=bounds.get) if any(bounds.values()) else "-"
         relative = f"{wl['relative_throughput']:.2f}x" if wl["feasible"] else "infeasible"
+        if wl["feasible"] and not wl.get("error_band", {}).get("distinguishable", True):
+            relative += " (within error band)"
         power = wl["metrics"].get("power_w", float("nan"))
         grid.add_row(plain(wl["workload"]), f"{wl['weight']:g}", relative, plain(main),
                      f"{power:.0f} W")
     console.print(grid)
     console.print(f"score {report['score']:.3f} (weighted geometric mean), "
                   f"power {report['power_w']:.0f} W per chip")
+    if any(not wl.get("error_band", {}).get("distinguishable", True)
+           for wl in report["workloads"] if wl["feasible"]):
+        console.print("within error band: the difference from the reference is inside what "
+                      "the model's held-out errors allow (docs/cost-model.md, Error bands)")
     for reason in report["infeasible_reasons"]:
         console.print(f"infeasible: {plain(reason)}")
 
@@ -154,6 +160,9 @@ def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: b
         from evaluators.suites import suite_report
 
         report = suite_report(hw, suite)
+        from dse.validation.bands import add_suite_bands
+
+        add_suite_bands(report, suite)
         if as_json:
             print(json.dumps(report, indent=2, default=float))
         else:

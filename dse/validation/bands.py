@@ -190,6 +190,38 @@ def workload_band(kind: str, bands: Mapping[str, ErrorBand] = SHIPPED_BANDS) -> 
     return bands["training-step" if kind == "training" else "inference-step"]
 
 
+def distinguishable(relative: float, band: ErrorBand) -> bool:
+    """Whether a design's throughput relative to a reference's (both predicted) is an
+    advantage or deficit beyond what the band allows: outside [low/high, high/low].
+
+    NOTE: the reading that treats the two predictions' errors as independent draws from
+    the same band; a relative figure inside that range may be the model's error alone."""
+    spread = band.high_ratio / band.low_ratio
+    return relative > spread or relative < 1.0 / spread
+
+
+def add_suite_bands(report: dict[str, object], suite: str) -> None:
+    """Give each workload of a `suite_report` its `error_band` (step time interval, and
+    whether its throughput relative to the reference is `distinguishable`)."""
+    from evaluators.suites import load_suite
+
+    entries = load_suite(suite).entries
+    rows = report["workloads"]
+    assert isinstance(rows, list)
+    for row, entry in zip(rows, entries, strict=True):
+        band = workload_band(entry.workload.kind)
+        spread = band.high_ratio / band.low_ratio
+        entry_band: dict[str, object] = {
+            "kind": band.kind, "measured_over_predicted": [band.low_ratio, band.high_ratio],
+            "relative_indistinguishable_within": [1.0 / spread, spread],
+            "distinguishable": bool(row["feasible"]) and distinguishable(
+                float(row["relative_throughput"]), band)}
+        step = row["metrics"].get("step_time_s")
+        if isinstance(step, float) and step > 0:
+            entry_band["step_time_s_low"], entry_band["step_time_s_high"] = band.interval_s(step)
+        row["error_band"] = entry_band
+
+
 def main() -> None:
     ratios = residual_ratios()
     bands = derive_bands(ratios)

@@ -68,3 +68,20 @@ def test_evaluate_reports_the_bands(tmp_path: Path) -> None:
     assert band["kind"] == "training-step"
     # the measured eager step (64.6 ms, h100_end_to_end.csv) lies inside the band
     assert band["step_time_s_low"] < 0.064568 < band["step_time_s_high"]
+
+
+def test_a_difference_inside_the_band_is_flagged() -> None:
+    from dse.validation.bands import distinguishable
+
+    training = SHIPPED_BANDS["training-step"]  # 0.928 - 1.188: spread 1.28
+    assert not distinguishable(1.0, training)
+    assert not distinguishable(1.2, training) and not distinguishable(1 / 1.2, training)
+    assert distinguishable(1.4, training) and distinguishable(0.7, training)
+    runner = CliRunner()
+    # the suite's reference chip against itself: every workload is inside its band
+    result = runner.invoke(app, ["evaluate", "-H", "nvidia-a100-80gb", "--suite", "vision",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["workloads"]
+    assert rows and all(r["error_band"]["distinguishable"] is False for r in rows)
+    assert {r["error_band"]["kind"] for r in rows} <= {"training-step", "inference-step"}
