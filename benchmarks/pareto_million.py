@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/pareto_million.py [--trials 1000000] [--parts 100] [--keep DIR]
 
-Writes a format-1 results folder (metadata.json + trials/part-*.parquet, the columns the
-search writes), then reports:
+Writes a format-1 results folder (metadata.json, manifest.jsonl and trials/part-*.parquet,
+the columns the search writes), then reports:
+- the manifest check every reader does first (sizes and SHA-256 of every part);
 - `pareto_front()` in-process (median of 5; what the command spends after start-up);
 - `dse pareto DIR --top 20` as a fresh process (median of 3; what a user waits for,
   including Python start-up and importing every CLI module);
@@ -29,6 +30,8 @@ import pyarrow.parquet as pq
 from dse.browse.page import page_data
 from dse.browse.pareto import pareto_front
 from dse.browse.results import open_results
+from dse.results import ResultsFolder, committed_parts
+from dse.results.manifest import commit_line, describe, header_line
 
 OBJECTIVES = [
     {"name": "throughput_score", "direction": "maximize", "unit": ""},
@@ -53,11 +56,12 @@ def write_folder(root: Path, trials: int, parts: int, seed: int = 0) -> None:
         "suite": "bench", "objectives": OBJECTIVES, "parameters": PARAMETERS,
         "constraints": ["power_cap_w", "die_area_cap_mm2"], "references": [],
         "started_at": "2026-11-26T00:00:00Z", "finished_at": "2026-11-26T01:00:00Z",
-        "status": "finished",
+        "status": "finished", "manifest": "manifest.jsonl",
     }
     (root / "metadata.json").write_text(json.dumps(metadata))
     (root / "space.yaml").write_text("# generated for the benchmark\n")
     bounds = np.linspace(0, trials, parts + 1).astype(np.int64)
+    commits: list[bytes] = []
     for p in range(parts):
         n = int(bounds[p + 1] - bounds[p])
         sram = rng.uniform(16, 2048, n)
@@ -91,6 +95,10 @@ def write_folder(root: Path, trials: int, parts: int, seed: int = 0) -> None:
         temp = root / "trials" / f".part-{p:05d}.parquet.tmp"
         pq.write_table(table, temp)
         os.replace(temp, root / "trials" / f"part-{p:05d}.parquet")
+        name = f"trials/part-{p:05d}.parquet"
+        commits.append(commit_line([describe(name, (root / name).read_bytes(), n)]))
+    # the manifest a search writes: one commit line per part, so readers check every part
+    (root / "manifest.jsonl").write_bytes(header_line() + b"".join(commits))
 
 
 def main() -> None:
@@ -107,6 +115,12 @@ def main() -> None:
             write_folder(root, args.trials, args.parts)
         print(f"results folder: {root} ({args.trials:,} trials, {args.parts} parts), "
               f"ready in {time.perf_counter() - started:.1f} s")
+
+        t0 = time.perf_counter()
+        committed_parts(ResultsFolder.open(root))
+        size_mb = sum(p.stat().st_size for p in (root / "trials").iterdir()) / 1e6
+        print(f"manifest check (sizes + SHA-256 of {size_mb:.0f} MB of parts, first open in "
+              f"this process): {time.perf_counter() - t0:.3f} s")
 
         timings = []
         for _ in range(5):

@@ -45,3 +45,8 @@ class InfeasibleDesign(Exception):
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = list(reasons)
         super().__init__("; ".join(self.reasons))
+
+
+class ResultsFolderWarning(UserWarning):
+    """A results folder is read, but not all of it: a part skipped (not in its manifest)
+    or parts read unchecked (a folder written before manifests)."""

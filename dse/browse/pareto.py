@@ -13,6 +13,7 @@ front as a sorted table, and the history of the front as trials accumulate.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -232,6 +233,44 @@ def choose_objectives(results: Results, objectives: Sequence[str] | None) -> tup
     return tuple(dict.fromkeys(objectives))
 
 
+def _parse_tree(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    tree: dict[str, Any] = json.loads(row[0]) if row else {"error": True}
+    return tree
+
+
+def _shape(tree: dict[str, Any]) -> tuple[Any, ...]:
+    """What a one-statement SELECT has besides its WHERE expression (clauses, their kind)."""
+    statements = tree.get("statements") or []
+    if len(statements) != 1:
+        return ("statements", len(statements))
+    node = statements[0].get("node") or {}
+    return tuple(
+        sorted((key, json.dumps(value, sort_keys=True) if key != "where_clause" else "")
+               for key, value in node.items() if value not in (None, [], {}))
+    )
+
+
+def _check_single_condition(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    """`--where` must be one boolean expression: nothing that ends the WHERE clause early
+    (`1=1) OR (1=1`), adds a clause (UNION, ORDER BY, LIMIT, GROUP BY, ...) or a statement.
+
+    # NOTE: the clause is parsed by duckdb's own parser (json_serialize_sql) in the WHERE
+    # of a probe query, and the probe must have exactly the shape it has with `true` there;
+    # a hand-written tokenizer would have to know every quoting rule duckdb has.
+    """
+    tree = _parse_tree(con, f"SELECT * FROM designs WHERE {where}")
+    if tree.get("error"):
+        message = str(tree.get("error_message") or "cannot be parsed").splitlines()[0]
+        raise ConfigError([Problem("--where", "", f"not a condition: {message}")])
+    if _shape(tree) != _shape(_parse_tree(con, "SELECT * FROM designs WHERE true")):
+        raise ConfigError([Problem(
+            "--where", "", "must be one condition over trial columns; it reaches outside "
+            "its WHERE clause (an unmatched parenthesis, UNION, ORDER BY, LIMIT, GROUP BY, "
+            "a second statement, ...)"
+        )])
+
+
 def _filtered_view(
     results: Results, con: duckdb.DuckDBPyConnection, where: str | None
 ) -> tuple[str, list[str]]:
@@ -260,7 +299,10 @@ def _filtered_view(
     con.execute(f"CREATE OR REPLACE TEMP VIEW designs AS SELECT {select} FROM trials")
     condition = FEASIBLE_SQL
     if where and where.strip():
-        condition = f"({FEASIBLE_SQL}) AND ({where})"
+        _check_single_condition(con, where)
+        # NOTE: newlines around the clause, so a trailing `-- comment` cannot swallow
+        # the closing parenthesis.
+        condition = f"({FEASIBLE_SQL}) AND (\n{where}\n)"
         try:
             con.execute(f"SELECT count(*) FROM designs WHERE {condition} LIMIT 0").fetchall()
         except (duckdb.ParserException, duckdb.BinderException,
@@ -276,6 +318,19 @@ def _filtered_view(
                 ]
             ) from None
     return condition, columns
+
+
+def _pick_trials(results: Results, con: duckdb.DuckDBPyConnection, condition: str) -> None:
+    """Table `picked_trials(n)`: the trial numbers `condition` (with --where) selects."""
+    try:
+        numbers = run_query(
+            results, con, f"SELECT trial_number FROM designs WHERE {condition}"
+        ).fetchnumpy()["trial_number"]
+    except duckdb.Error as exc:
+        raise ConfigError([Problem("--where", "", str(exc).splitlines()[0])]) from None
+    con.register(
+        "picked_trials", pa.table({"n": pa.array(np.asarray(numbers, np.int64), pa.int64())})
+    )
 
 
 def pareto_front(
@@ -296,12 +351,16 @@ def pareto_front(
         condition, columns = _filtered_view(results, con, where)
         objective_columns = [f"objective_{name}" for name in chosen]
         selected = ", ".join(quote_identifier(c) for c in ["trial_number", *objective_columns])
-        try:
-            arrays = run_query(
-                results, con, f"SELECT {selected} FROM designs WHERE {condition}"
-            ).fetchnumpy()
-        except duckdb.ConversionException as exc:
-            raise ConfigError([Problem("--where", "", str(exc).splitlines()[0])]) from None
+        picked = ""
+        if condition != FEASIBLE_SQL:
+            _pick_trials(results, con, condition)
+            picked = " AND trial_number IN (SELECT n FROM picked_trials)"
+        # NOTE: the user's clause only ever picks trial numbers (`_pick_trials`); the
+        # front is computed from the feasible rows among them by a query without the
+        # user's text, so no clause can bring an infeasible or failed trial onto it.
+        arrays = run_query(
+            results, con, f"SELECT {selected} FROM trials WHERE {FEASIBLE_SQL}{picked}"
+        ).fetchnumpy()
         numbers = np.asarray(arrays["trial_number"], dtype=np.int64)
         values = (
             np.column_stack(

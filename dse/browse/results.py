@@ -9,9 +9,13 @@ The folder layout is the search's contract (format_version 1):
     OUT/evaluations/part-*.parquet  one row per (trial, workload)
     OUT/references.parquet       reference chips on the same suite; trial_number = -1 - i
 
-Files are written atomically (hidden temp name, then `os.replace`), so every visible
-`*.parquet` is complete and hidden names are temp files to skip. A search may still be
-writing: everything here works on whatever parts exist at the moment of the call.
+    OUT/manifest.jsonl           the committed Parquet files with sizes and SHA-256
+
+Only the files the manifest lists are read, each checked for size and checksum first
+(`dse.results.verify`): a damaged committed part is a ConfigError naming it, a part the
+manifest does not list (a copy) is ignored with a warning, and a folder without a
+manifest (written before manifests) is read as found, with a warning. A search may still
+be writing: everything here works on the parts committed at the moment of the call.
 
 Every way a folder can be unusable (missing, empty, half-written, another format version,
 an unreadable file) is a `ConfigError` naming the path and what to do, never a traceback.
@@ -31,6 +35,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dse.errors import ConfigError, Problem
+from dse.results.verify import committed_parts
+from dse.results.writer import ResultsFolder
 
 FORMAT_VERSION = 1
 """The results-folder format this module reads."""
@@ -75,6 +81,8 @@ class ResultsMetadata(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     status: Literal["running", "finished", "failed"]
+    manifest: str | None = None
+    """`manifest.jsonl` in folders written since manifests (absent before)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,8 @@ class Results:
     evaluation_files: tuple[str, ...]
     references_file: str | None
     space_text: str | None
+    notes: tuple[str, ...] = ()
+    """Parts skipped (not in the manifest) or read unchecked (no manifest), one line each."""
 
     @property
     def objective_names(self) -> tuple[str, ...]:
@@ -101,18 +111,6 @@ class Results:
             if info.name == name:
                 return info
         raise KeyError(name)
-
-
-def _visible_parquet(folder: Path) -> tuple[str, ...]:
-    """Complete Parquet parts in `folder`: `*.parquet`, skipping hidden temp files."""
-    if not folder.is_dir():
-        return ()
-    names = sorted(
-        entry.name
-        for entry in os.scandir(folder)
-        if entry.is_file() and entry.name.endswith(".parquet") and not entry.name.startswith(".")
-    )
-    return tuple(str(folder / name) for name in names)
 
 
 def open_results(path: str | os.PathLike[str]) -> Results:
@@ -140,18 +138,19 @@ def open_results(path: str | os.PathLike[str]) -> Results:
             message = "empty folder: no search has written results here yet"
         raise ConfigError(message, source)
     metadata = _read_metadata(metadata_path)
+    folder = ResultsFolder.open(root)
+    parts = committed_parts(folder, warn=False)  # the notes travel in Results.notes
     space_path = root / "space.yaml"
-    references = root / "references.parquet"
-    reference_evaluations = root / "reference_evaluations.parquet"
     return Results(
         root=root,
         metadata=metadata,
-        trial_files=_visible_parquet(root / "trials"),
+        trial_files=tuple(folder.path(name) for name in parts.trials),
         # the reference chips' per-workload rows sit beside the trials' (trial_number < 0)
-        evaluation_files=_visible_parquet(root / "evaluations")
-        + ((str(reference_evaluations),) if reference_evaluations.is_file() else ()),
-        references_file=str(references) if references.is_file() else None,
+        evaluation_files=tuple(folder.path(name) for name in parts.evaluations)
+        + ((folder.path(parts.reference_evaluations),) if parts.reference_evaluations else ()),
+        references_file=folder.path(parts.references) if parts.references else None,
         space_text=space_path.read_text(encoding="utf-8") if space_path.is_file() else None,
+        notes=parts.notes,
     )
 
 

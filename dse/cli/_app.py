@@ -7,6 +7,7 @@ thin: parse arguments, call the library, print.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from dse.errors import ConfigError
+from dse.errors import ConfigError, ResultsFolderWarning
 
 app = typer.Typer(
     name="dse",
@@ -39,6 +40,19 @@ def plain(text: object) -> str:
     """
     return escape(str(text))
 
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """A results folder's warning (a skipped part) is one `warning:` line, no source line."""
+    if issubclass(category, ResultsFolderWarning):
+        print(f"warning: {message}", file=sys.stderr)
+        return
+    _python_showwarning(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show_warning
 
 P = ParamSpec("P")
 R = TypeVar("R")

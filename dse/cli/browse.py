@@ -19,6 +19,7 @@ from dse.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from dse.browse.detail import DesignDetail
+    from dse.browse.results import Results
 
 # NOTE: dse.browse (duckdb, pyarrow, moocore) is imported inside each command, not here:
 # every `dse` invocation imports this module to register the commands, and these imports
@@ -56,6 +57,16 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _open(results: str) -> Results:
+    """Open the folder and say on stderr what of it is skipped or read unchecked."""
+    from dse.browse.results import open_results
+
+    opened = open_results(results)
+    for note in opened.notes:
+        _note(f"warning: {note}")
+    return opened
+
+
 @app.command()
 @report_config_errors
 def pareto(
@@ -79,9 +90,8 @@ def pareto(
     """The non-dominated feasible designs, best first, with parameters and objectives."""
     from dse.browse.pareto import pareto_front
     from dse.browse.render import natural_width, pareto_csv, pareto_json, pareto_rich
-    from dse.browse.results import open_results
 
-    opened = open_results(results)
+    opened = _open(results)
     table = pareto_front(opened, _split_names(objectives), where, top)
     if table.trials_total == 0:
         _note(f"{results}: no finished trials yet (search {opened.metadata.status})")
@@ -116,9 +126,8 @@ def show(
 ) -> None:
     """One design in full: parameters, derived figures, per-workload metrics, bound_by."""
     from dse.browse.detail import design_details, reference_details, reference_names
-    from dse.browse.results import open_results
 
-    opened = open_results(results)
+    opened = _open(results)
     details = design_details(opened, [trial])
     if reference is None:
         available = reference_names(opened)
@@ -152,9 +161,8 @@ def compare(
     if not trials and not hardware:
         raise ConfigError([Problem("dse compare", "TRIAL", "give at least one trial number")])
     from dse.browse.detail import design_details, reference_details
-    from dse.browse.results import open_results
 
-    opened = open_results(results)
+    opened = _open(results)
     details = design_details(opened, trials or [])
     details += reference_details(opened, hardware or [])
     _print_details(details, format)
@@ -180,10 +188,9 @@ def browse(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free).")] = 8765,
 ) -> None:
     """Serve the results as an interactive page (rebuilt on every reload)."""
-    from dse.browse.results import open_results
     from dse.browse.server import make_server
 
-    opened = open_results(results)  # fail early, before binding, on an unusable folder
+    opened = _open(results)  # fail early, before binding, on an unusable folder
     server = make_server(opened.root, host, port)
     bound_port = server.server_address[1]
     console.print(plain(f"serving {opened.root} at http://{host}:{bound_port}/ (Ctrl-C stops)"))
@@ -205,10 +212,19 @@ def report(
 ) -> None:
     """Write the page `dse browse` serves as one self-contained HTML file."""
     from dse.browse.page import build_page
-    from dse.browse.results import open_results
 
-    opened = open_results(results)
+    if output.is_dir():
+        raise ConfigError([Problem(
+            str(output), "", "is a folder: -o takes the HTML file to write, e.g. "
+            f"-o {output / 'report.html'}"
+        )])
+    opened = _open(results)
     html = build_page(opened)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(html, encoding="utf-8")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(
+            str(output), "", f"cannot write the report: {exc.strerror or exc}"
+        )]) from None
     console.print(plain(f"wrote {output} ({len(html.encode()) / 1e6:.1f} MB)"))

@@ -1,4 +1,9 @@
-"""Reading a results folder into pandas (pyarrow.dataset; hidden temporaries are skipped)."""
+"""Reading a results folder into pandas: exactly the parts the manifest commits.
+
+Each call checks the folder first (`dse.results.verify.committed_parts`): a damaged or
+missing committed part is a ConfigError naming it; a part the manifest does not list is
+skipped with a `ResultsFolderWarning`.
+"""
 
 from __future__ import annotations
 
@@ -7,66 +12,68 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
-from dse.results.schema import (
-    EVALUATIONS_DIR,
-    METADATA_FILE,
-    REFERENCE_EVALUATIONS_FILE,
-    REFERENCES_FILE,
-    TRIALS_DIR,
-)
+from dse.errors import ConfigError, Problem
+from dse.results.schema import METADATA_FILE
+from dse.results.verify import committed_parts
 from dse.results.writer import ResultsFolder
 
 
-def _read_parts(folder: ResultsFolder, sub: str) -> pd.DataFrame:
-    names = folder.part_names(sub)
+def _open(out: str | Path | ResultsFolder) -> ResultsFolder:
+    return out if isinstance(out, ResultsFolder) else ResultsFolder.open(out)
+
+
+def _read_tables(folder: ResultsFolder, names: tuple[str, ...]) -> pd.DataFrame:
     if not names:
         return pd.DataFrame()
-    paths = [folder.path(sub, name) for name in names]
+    tables = []
+    for name in names:
+        try:
+            tables.append(pq.read_table(folder.path(name), filesystem=folder.filesystem))
+        except (OSError, pa.ArrowException) as exc:
+            # only a legacy folder's unchecked parts get here (a checked one is what we wrote)
+            raise ConfigError(Problem(
+                folder.path(name), "", f"not a readable Parquet file ({exc})"
+            )) from None
     # NOTE: evaluations parts may carry different metric columns (an evaluator that
     # reports a new metric later); unify by name, missing columns read as null.
-    tables = [ds.dataset(p, format="parquet", filesystem=folder.filesystem).to_table()
-              for p in paths]
     table = pa.concat_tables(tables, promote_options="default")
     return table.to_pandas()
 
 
 def read_trials(out: str | Path | ResultsFolder) -> pd.DataFrame:
     """Every committed trial row, sorted by trial_number."""
-    folder = out if isinstance(out, ResultsFolder) else ResultsFolder.open(out)
-    frame = _read_parts(folder, TRIALS_DIR)
+    folder = _open(out)
+    frame = _read_tables(folder, committed_parts(folder).trials)
     if frame.empty:
         return frame
     return frame.sort_values("trial_number").reset_index(drop=True)
 
 
 def read_evaluations(out: str | Path | ResultsFolder) -> pd.DataFrame:
-    folder = out if isinstance(out, ResultsFolder) else ResultsFolder.open(out)
-    frame = _read_parts(folder, EVALUATIONS_DIR)
+    """Every committed (trial, workload) row, sorted by trial_number and workload."""
+    folder = _open(out)
+    frame = _read_tables(folder, committed_parts(folder).evaluations)
     if frame.empty:
         return frame
     return frame.sort_values(["trial_number", "workload"]).reset_index(drop=True)
 
 
-def _read_single(out: str | Path | ResultsFolder, name: str) -> pd.DataFrame:
-    folder = out if isinstance(out, ResultsFolder) else ResultsFolder.open(out)
-    if not folder.exists(name):
-        return pd.DataFrame()
-    return ds.dataset(folder.path(name), format="parquet", filesystem=folder.filesystem
-                      ).to_table().to_pandas()
-
-
 def read_references(out: str | Path | ResultsFolder) -> pd.DataFrame:
     """The reference chips' trial-like rows (trial_number -1 - i, `reference` = preset)."""
-    return _read_single(out, REFERENCES_FILE)
+    folder = _open(out)
+    name = committed_parts(folder).references
+    return _read_tables(folder, (name,) if name else ())
 
 
 def read_reference_evaluations(out: str | Path | ResultsFolder) -> pd.DataFrame:
     """The reference chips' (trial, workload) rows."""
-    return _read_single(out, REFERENCE_EVALUATIONS_FILE)
+    folder = _open(out)
+    name = committed_parts(folder).reference_evaluations
+    return _read_tables(folder, (name,) if name else ())
 
 
 def read_metadata(out: str | Path | ResultsFolder) -> dict[str, Any]:
-    folder = out if isinstance(out, ResultsFolder) else ResultsFolder.open(out)
-    return folder.read_json(METADATA_FILE)
+    """metadata.json as a dict; a ConfigError when it is missing or not a JSON object."""
+    return _open(out).read_json(METADATA_FILE)

@@ -5,9 +5,17 @@ duckdb and `*.parquet` globs skip) and then renamed; on a local disk the data an
 folder are fsynced, so a reader never sees a half-written file and a crash leaves either
 the whole file or none.
 
-Order of writes for one batch: `evaluations/part-X`, then `trials/part-X`; a trials part
-is the commit point. On resume, an evaluations part without its trials part (a crash
-between the two) is deleted, and its trials are evaluated again.
+Order of writes for one batch: `evaluations/part-X`, then `trials/part-X`, then one line
+appended to `manifest.jsonl` listing both with their sizes and SHA-256 checksums
+(`dse.results.manifest`); that line, once it ends with its newline and is fsynced, is the
+commit point. Readers read only the parts the manifest lists, so a part whose commit
+line never landed (a crash between the two writes) is invisible, as is a part copied in
+by hand. On resume, such a part of the writer's own naming whose trials are not committed
+is deleted (its trials are evaluated again), a torn last manifest line is cut off, and
+stale temporaries are removed (`dse.results.verify.prepare_resume`).
+
+The same holds for the reference chips: `reference_evaluations.parquet`, then
+`references.parquet`, then their manifest line.
 """
 
 from __future__ import annotations
@@ -28,6 +36,15 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from dse.errors import ConfigError, Problem
+from dse.results.manifest import (
+    MANIFEST_FILE,
+    ListedFile,
+    commit_line,
+    describe,
+    header_line,
+    remember_checksum,
+)
 from dse.results.schema import (
     EVALUATIONS_DIR,
     JOURNAL_FILE,
@@ -74,12 +91,47 @@ class ResultsFolder:
 
     @classmethod
     def open(cls, uri: str | Path) -> ResultsFolder:
+        """The folder at `uri`; a ConfigError when no filesystem serves it or it is a file."""
         text = str(uri)
         if "://" in text and not text.startswith("file://"):
-            filesystem, root = pafs.FileSystem.from_uri(text)
-            return cls(text, filesystem, root.rstrip("/"), False)
-        local = Path(text.removeprefix("file://")).expanduser().resolve()
-        return cls(text, pafs.LocalFileSystem(), str(local), True)
+            try:
+                filesystem, root = pafs.FileSystem.from_uri(text)
+            except (pa.ArrowException, ValueError, OSError) as exc:
+                scheme = text.split("://", 1)[0]
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                what = (f"unknown filesystem scheme {scheme!r}"
+                        if "Unrecognized filesystem type" in reason
+                        else f"cannot be opened ({reason})")
+                raise ConfigError(Problem(
+                    text, "", f"{what}: give a local folder or a URI pyarrow can open "
+                    "(s3://, gs://, hdfs://, file://)"
+                )) from None
+            folder = cls(text, filesystem, root.rstrip("/"), False)
+        else:
+            local = Path(text.removeprefix("file://")).expanduser().resolve()
+            folder = cls(text, pafs.LocalFileSystem(), str(local), True)
+        folder._check_is_folder()
+        return folder
+
+    def _check_is_folder(self) -> None:
+        """A path that exists must be a folder, and nothing on the way to it a file."""
+        try:
+            info = self.filesystem.get_file_info(self.root)
+        except (pa.ArrowException, OSError) as exc:
+            raise ConfigError(Problem(self.uri, "", f"cannot be opened: {exc}")) from None
+        if info.type not in (pafs.FileType.Directory, pafs.FileType.NotFound):
+            raise ConfigError(Problem(
+                self.uri, "", "is a file, not a folder: give the folder the results go in "
+                "(it is created if missing)"
+            ))
+        if self.is_local and info.type == pafs.FileType.NotFound:
+            above = Path(self.root).parent
+            while not above.exists():
+                above = above.parent
+            if not above.is_dir():
+                raise ConfigError(Problem(
+                    self.uri, "", f"{above} is a file, so no folder can be made below it"
+                ))
 
     # -- paths -----------------------------------------------------------------------
 
@@ -117,8 +169,9 @@ class ResultsFolder:
 
     def is_bare_skeleton(self) -> bool:
         """Only what a driver killed before writing metadata.json leaves: empty part
-        folders, its lock, space.yaml and the input copies (`start` writes them before
-        metadata.json). Such a folder holds no results and may be started afresh."""
+        folders, its lock, space.yaml, the input copies and the empty manifest (`start`
+        writes them before metadata.json). Such a folder holds no results and may be
+        started afresh."""
         from dse.results.inputs import INPUTS_DIR
 
         if self.exists(METADATA_FILE):
@@ -126,7 +179,8 @@ class ResultsFolder:
         if self.part_names(TRIALS_DIR) or self.part_names(EVALUATIONS_DIR):
             return False
         entries = self.filesystem.get_file_info(pafs.FileSelector(self.root, recursive=False))
-        allowed = {TRIALS_DIR, EVALUATIONS_DIR, LOCK_FILE, SPACE_FILE, INPUTS_DIR}
+        allowed = {TRIALS_DIR, EVALUATIONS_DIR, LOCK_FILE, SPACE_FILE, INPUTS_DIR,
+                   MANIFEST_FILE}
         return all(e.base_name in allowed for e in entries)
 
     def makedirs(self) -> None:
@@ -206,10 +260,35 @@ class ResultsFolder:
             stream.write(data)
         self.filesystem.move(temporary, final)
 
-    def write_table(self, relative: str, table: pa.Table) -> None:
+    def write_table(self, relative: str, table: pa.Table) -> ListedFile:
+        """Write `table` as Parquet atomically; returns its manifest entry (not yet committed)."""
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
-        self.write_bytes(relative, buffer.getvalue())
+        data = buffer.getvalue()
+        self.write_bytes(relative, data)
+        listed = describe(relative, data, table.num_rows)
+        if self.is_local:
+            stat = os.stat(self.path(relative))
+            remember_checksum(self.path(relative), stat.st_size, stat.st_mtime_ns, listed.sha256)
+        return listed
+
+    def commit(self, files: Sequence[ListedFile]) -> None:
+        """Append one commit line listing `files` to the manifest: the commit point.
+
+        Local: appended and fsynced (the line is committed once its newline is on disk).
+        Remote: the whole manifest is rewritten atomically (no append on object stores).
+        """
+        line = commit_line(files)
+        if not self.exists(MANIFEST_FILE):  # a folder made without `start` (tests, tools)
+            self.write_bytes(MANIFEST_FILE, header_line() + line)
+            return
+        if self.is_local:
+            with open(self.path(MANIFEST_FILE), "ab") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            return
+        self.write_bytes(MANIFEST_FILE, self.read_bytes(MANIFEST_FILE) + line)
 
     def write_json(self, relative: str, document: dict[str, Any]) -> None:
         self.write_bytes(relative, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
@@ -219,27 +298,47 @@ class ResultsFolder:
             return bytes(stream.read())
 
     def read_json(self, relative: str) -> dict[str, Any]:
-        document = json.loads(self.read_bytes(relative))
-        assert isinstance(document, dict)
+        """A JSON object from the folder; a ConfigError naming the file when it is not one."""
+        source = self.path(relative)
+        try:
+            document = json.loads(self.read_bytes(relative))
+        except FileNotFoundError:
+            raise ConfigError(Problem(source, "", "missing")) from None
+        except (OSError, pa.ArrowException) as exc:
+            raise ConfigError(Problem(source, "", f"cannot read: {exc}")) from None
+        except ValueError:
+            raise ConfigError(Problem(source, "", "not valid JSON (damaged?)")) from None
+        if not isinstance(document, dict):
+            raise ConfigError(Problem(source, "", "not a JSON object (damaged?)"))
         return document
 
     def exists(self, relative: str) -> bool:
         return self.filesystem.get_file_info(self.path(relative)).type != pafs.FileType.NotFound
 
     def part_names(self, sub: str) -> list[str]:
-        """Names of committed part files in `sub` (hidden temporaries excluded)."""
+        """Names of the `*.parquet` entries in `sub`, hidden temporaries excluded.
+
+        What is there, not what is committed: `dse.results.verify.committed_parts` says
+        which of them the manifest lists (and checks them).
+        """
         info = self.filesystem.get_file_info(self.path(sub))
-        if info.type == pafs.FileType.NotFound:
+        if info.type != pafs.FileType.Directory:
             return []
         entries = self.filesystem.get_file_info(pafs.FileSelector(self.path(sub)))
         return sorted(
             e.base_name for e in entries
-            if e.base_name.startswith("part-") and e.base_name.endswith(".parquet")
+            if e.base_name.endswith(".parquet") and not e.base_name.startswith(".")
         )
 
     # -- the results -----------------------------------------------------------------
 
     def start(self, space: SearchSpace, metadata: dict[str, Any]) -> None:
+        """A new folder: copies of its input files, space.yaml, an empty manifest, then
+        metadata.json.
+
+        # NOTE: the manifest is written before metadata.json (which names it), so a folder
+        # whose metadata says it has a manifest and has none was damaged after the fact.
+        """
         from dse.results.inputs import INPUTS_DIR, collect_inputs
 
         copies = collect_inputs(space)  # every file the space names, read before writing
@@ -248,7 +347,8 @@ class ResultsFolder:
         self.filesystem.create_dir(self.path(INPUTS_DIR), recursive=True)
         for relative, data in copies.contents.items():
             self.write_bytes(relative, data)
-        self.write_json(METADATA_FILE, metadata)
+        self.write_bytes(MANIFEST_FILE, header_line())
+        self.write_json(METADATA_FILE, {**metadata, "manifest": MANIFEST_FILE})
 
     def write_outcomes(
         self,
@@ -257,14 +357,11 @@ class ResultsFolder:
         metric_names: Sequence[str] = (),
         bound_names: Sequence[str] = (),
     ) -> str:
-        """One committed batch: evaluations part, then trials part (the commit point)."""
-        first = min(o.trial_number for o in outcomes)
-        part = f"part-{first:08d}-{uuid.uuid4().hex[:8]}.parquet"
-        evaluations = evaluations_table(outcomes, metric_names, bound_names)
-        if evaluations.num_rows:
-            self.write_table(f"{EVALUATIONS_DIR}/{part}", evaluations)
-        self.write_table(f"{TRIALS_DIR}/{part}", trials_table(space, outcomes))
-        return part
+        """One committed batch: evaluations part, trials part, then the manifest line."""
+        return self.write_part(
+            trials_table(space, outcomes),
+            evaluations_table(outcomes, metric_names, bound_names),
+        )
 
     def write_references(
         self,
@@ -272,27 +369,19 @@ class ResultsFolder:
         outcomes: Sequence[TrialOutcome],
         names: Sequence[str],
     ) -> None:
-        # per-workload rows first: references.parquet is the commit point, as trials parts are
-        self.write_table(REFERENCE_EVALUATIONS_FILE, evaluations_table(outcomes))
-        self.write_table(REFERENCES_FILE, trials_table(space, outcomes, references=names))
+        # per-workload rows first, then the chips' rows, then the manifest line (the commit)
+        self.commit([
+            self.write_table(REFERENCE_EVALUATIONS_FILE, evaluations_table(outcomes)),
+            self.write_table(REFERENCES_FILE, trials_table(space, outcomes, references=names)),
+        ])
 
     def remove_orphans(self) -> list[str]:
-        """Delete evaluations parts whose trials part never landed, and stale temporaries."""
-        removed: list[str] = []
-        committed = set(self.part_names(TRIALS_DIR))
-        for name in self.part_names(EVALUATIONS_DIR):
-            if name not in committed:
-                self.filesystem.delete_file(self.path(EVALUATIONS_DIR, name))
-                removed.append(f"{EVALUATIONS_DIR}/{name}")
-        for sub in ("", TRIALS_DIR, EVALUATIONS_DIR):
-            folder = self.path(sub) if sub else self.root
-            if self.filesystem.get_file_info(folder).type == pafs.FileType.NotFound:
-                continue
-            for entry in self.filesystem.get_file_info(pafs.FileSelector(folder)):
-                if entry.base_name.startswith(".") and entry.base_name.endswith(".tmp"):
-                    self.filesystem.delete_file(entry.path)
-                    removed.append(entry.path)
-        return removed
+        """Ready a folder for `--resume` (under the lock): cut a torn manifest line, delete
+        parts whose commit never completed and stale temporaries; returns what was removed.
+        See `dse.results.verify.prepare_resume`."""
+        from dse.results.verify import prepare_resume
+
+        return prepare_resume(self)
 
     def upload_journal(self) -> None:
         """Copy the local journal into a remote folder (no-op for local folders)."""
@@ -306,12 +395,14 @@ class ResultsFolder:
 
     def write_part(self, trials: pa.Table, evaluations: pa.Table) -> str:
         """One committed batch given as Arrow tables (rows built by the workers):
-        evaluations part, then trials part (the commit point), as `write_outcomes`."""
+        evaluations part, trials part, then the manifest line (the commit point)."""
         first = pc.min(trials.column("trial_number")).as_py()
         part = f"part-{first:08d}-{uuid.uuid4().hex[:8]}.parquet"
+        written: list[ListedFile] = []
         if evaluations.num_rows:
-            self.write_table(f"{EVALUATIONS_DIR}/{part}", evaluations)
-        self.write_table(f"{TRIALS_DIR}/{part}", trials)
+            written.append(self.write_table(f"{EVALUATIONS_DIR}/{part}", evaluations))
+        written.append(self.write_table(f"{TRIALS_DIR}/{part}", trials))
+        self.commit(written)
         return part
 
     def finish(self, status: str) -> None:

@@ -29,10 +29,10 @@ import pyarrow as pa
 import ray
 from ray.exceptions import RayError
 
-from dse.errors import ConfigError, Problem
 from dse.results.reader import read_trials
 from dse.results.schema import METADATA_FILE, evaluation_metric_names, metadata_document
 from dse.results.schema import outcome_from_trial_row as _row_outcome
+from dse.results.verify import check_journal_agrees, verify_resumable
 from dse.results.writer import FolderExists, ResultsFolder
 from dse.runtime.cluster import RayConnection, ray_connection
 from dse.runtime.worker import (
@@ -197,20 +197,17 @@ def row_arrays(space: SearchSpace, frame: Any) -> tuple[np.ndarray, ...]:
 
 
 def _check_resume_matches(folder: ResultsFolder, space: SearchSpace) -> dict[str, Any]:
-    if not folder.exists(METADATA_FILE):
-        raise ConfigError(
-            Problem(folder.uri, "", "nothing to resume: no metadata.json in this folder")
-        )
-    metadata = folder.read_json(METADATA_FILE)
-    if metadata.get("space_sha256") != space.sha256:
-        raise ConfigError(
-            Problem(
-                space.source,
-                "",
-                f"differs from the search-space file {folder.uri} was started with "
-                "(its copy is OUT/space.yaml); resume with that file or use a new folder",
-            )
-        )
+    """Refuse (ConfigError, nothing written, Ray not started) a folder `--resume` cannot
+    continue; the checks and their messages are the results layer's (dse.results.verify)."""
+    # NOTE: the steady-state loop records trials in the journal after their rows, and
+    # rebuilds missing records from the rows on resume: its journal may lag the rows, or
+    # be missing. The per-trial loop creates every trial in the journal before its row.
+    steady = space.spec.sampler.name in studies.STEADY_STATE_SAMPLERS
+    metadata = verify_resumable(folder, space.sha256, space.source, journal_required=not steady)
+    folder.download_journal()
+    journal = (studies.journal_trials(folder.journal_path, folder.uri)
+               if folder.journal_path.is_file() else {})
+    check_journal_agrees(folder, journal, journal_may_lag=steady)
     return metadata
 
 

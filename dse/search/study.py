@@ -31,6 +31,7 @@ from optuna.storages.journal import (
 )
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from dse.errors import ConfigError, Problem
 from dse.search.evaluation import PENALTY_MAGNITUDE, UNBUILDABLE_VIOLATION, TrialOutcome
 from dse.search.recorder import CONSTRAINTS_LIST_KEY
 from dse.space import SearchSpace
@@ -250,6 +251,28 @@ def trial_count(journal_path: Path) -> int:
     storage = storage_for(journal_path)
     return sum(len(storage.get_all_trials(s._study_id, deepcopy=False))
                for s in storage.get_all_studies())
+
+
+def journal_trials(journal_path: Path, folder: str) -> dict[int, bool]:
+    """Trial number -> finished (complete, failed or pruned) of the journal, read only.
+
+    A journal Optuna cannot read is a ConfigError naming it (resume refuses it).
+    """
+    try:
+        storage = storage_for(journal_path)
+        return {
+            t.number: t.state.is_finished()
+            for s in storage.get_all_studies()
+            for t in storage.get_all_trials(s._study_id, deepcopy=False)
+        }
+    except Exception as exc:  # any way Optuna fails on a damaged file: refuse, explain
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, KeyError):
+            reason = f"a record lacks {reason}"
+        raise ConfigError(Problem(
+            str(journal_path), "", f"not a readable Optuna journal ({reason}): the search in "
+            f"{folder} cannot be resumed; its results can still be browsed"
+        )) from None
 
 
 def ask_batch(

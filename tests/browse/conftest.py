@@ -178,10 +178,16 @@ def write_results(
     parts: int = 3,
     status: str = "finished",
     with_references: bool = True,
+    manifest: bool = True,
     **metadata_overrides: Any,
 ) -> Path:
-    """A complete results folder for `data`, its trials split over `parts` Parquet files."""
+    """A complete results folder for `data`, its trials split over `parts` Parquet files.
+
+    `manifest=False`: a folder as dse wrote it before manifests (no manifest.jsonl).
+    """
     out.mkdir(parents=True, exist_ok=True)
+    if manifest:
+        metadata_overrides = {"manifest": "manifest.jsonl", **metadata_overrides}
     (out / "metadata.json").write_text(json.dumps(metadata(status, **metadata_overrides)))
     (out / "space.yaml").write_text(SPACE_YAML)
     (out / "study.journal").write_text("")
@@ -204,7 +210,28 @@ def write_results(
             )
     if with_references:
         write_atomically(_table(data.references), out / "references.parquet")
+    if manifest:
+        _write_manifest(out)
     return out
+
+
+def _write_manifest(out: Path) -> None:
+    """manifest.jsonl listing every part written, one commit per trials part (+ refs)."""
+    from dse.results.manifest import commit_line, describe, header_line
+
+    def listed(relative: str) -> Any:
+        path = out / relative
+        return describe(relative, path.read_bytes(), pq.read_metadata(path).num_rows)
+
+    text = header_line()
+    if (out / "references.parquet").exists():
+        text += commit_line([listed("references.parquet")])
+    for part in sorted((out / "trials").glob("part-*.parquet")):
+        files = [f"trials/{part.name}"]
+        if (out / "evaluations" / part.name).exists():
+            files.insert(0, f"evaluations/{part.name}")
+        text += commit_line([listed(name) for name in files])
+    (out / "manifest.jsonl").write_bytes(text)
 
 
 @pytest.fixture(scope="session")

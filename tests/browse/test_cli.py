@@ -128,6 +128,25 @@ def test_unusable_input_exits_2_with_one_line_per_problem(tmp_path, small_result
     )
 
 
+def test_report_output_that_is_a_folder_or_unwritable_is_one_line(small_results, tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    result = invoke("report", small_results, "-o", folder)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        f"error: {folder}: is a folder: -o takes the HTML file to write, e.g. "
+        f"-o {folder / 'report.html'}"
+    ]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = invoke("report", small_results, "-o", blocker / "report.html")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        f"error: {blocker / 'report.html'}: cannot write the report: File exists"
+    ]
+    assert blocker.read_text() == "not a folder" and list(folder.iterdir()) == []
+
+
 def test_running_search_without_trials_says_so(tmp_path, writer):
     (tmp_path / "metadata.json").write_text(json.dumps(writer.metadata("running")))
     result = invoke("pareto", tmp_path, "--format", "json")

@@ -92,6 +92,55 @@ def test_where_filters_before_the_front_is_computed(tmp_path, writer):
     assert all(r["param_sram_mib"] < 300 for r in bare.records())
 
 
+ESCAPE = (
+    "--where: must be one condition over trial columns; it reaches outside its WHERE "
+    "clause (an unmatched parenthesis, UNION, ORDER BY, LIMIT, GROUP BY, a second "
+    "statement, ...)"
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("1=1) OR (1=1", '--where: not a condition: syntax error at or near ")"'),
+        ("true) OR (NOT feasible", '--where: not a condition: syntax error at or near ")"'),
+        ("1=1 UNION ALL SELECT * FROM trials", ESCAPE),
+        ("1=1 ORDER BY trial_number", ESCAPE),
+        ("1=1 LIMIT 1", ESCAPE),
+        ("1=1 GROUP BY trial_number", ESCAPE),
+        ("1=1 QUALIFY true", ESCAPE),
+        ("1=1; SELECT 1", ESCAPE),
+        ("1=1; CREATE OR REPLACE VIEW designs AS SELECT * FROM trials",
+         "--where: not a condition: Only SELECT statements can be serialized to json!"),
+        ("sram_mib > 1 /* unclosed", '--where: not a condition: unterminated /* comment '
+                                     'at or near "/* unclosed"'),
+    ],
+)
+def test_where_cannot_escape_its_clause(small_results, where, message):
+    with pytest.raises(ConfigError) as refused:
+        pareto_front(open_results(small_results), where=where)
+    assert [str(p) for p in refused.value.problems] == [message]
+
+
+def test_where_only_narrows_the_feasible_set(small_results, small_data):
+    """Clauses that would match infeasible and failed trials still give a feasible front."""
+    results = open_results(small_results)
+    feasible = {n for n, ok, state in zip(small_data.trials["trial_number"],
+                                          small_data.trials["feasible"],
+                                          small_data.trials["state"], strict=True)
+                if ok and state == "complete"}
+    assert len(feasible) < len(small_data.trials["trial_number"])  # some are not
+    full = pareto_front(results)
+    for where in ["true", "NOT feasible OR true", "feasible = false OR state = 'failed' OR 1=1",
+                  "trial_number IN (SELECT trial_number FROM trials)",
+                  "sram_mib > 0 -- a trailing comment"]:
+        table = pareto_front(results, where=where)
+        numbers = {r["trial_number"] for r in table.records()}
+        assert numbers <= feasible
+        assert table.rows == full.rows and table.trials_matching == len(feasible)
+    assert pareto_front(results, where="NOT feasible").rows == ()
+
+
 def test_top_keeps_the_first_rows_and_reports_the_whole_front_size(small_results):
     full = pareto_front(open_results(small_results))
     top = pareto_front(open_results(small_results), top=3)

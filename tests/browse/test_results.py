@@ -79,11 +79,36 @@ def test_damaged_part_is_a_clear_error(tmp_path, writer):
     (root / "trials" / "part-00001.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(ConfigError) as excinfo:
         pareto_front(open_results(root))
-    assert "cannot read the Parquet files" in message(excinfo)
+    assert message(excinfo) == (
+        f"{root / 'trials' / 'part-00001.parquet'}: 18 bytes, but manifest.jsonl lists "
+        f"{_listed_bytes(root, 'trials/part-00001.parquet')} (cut short, or replaced by "
+        "another file)"
+    )
+
+
+def test_damaged_part_of_a_folder_without_manifest_is_named(tmp_path, writer):
+    root = writer.write_results(tmp_path / "r", writer.synthesize(60, seed=2), parts=2,
+                                manifest=False)
+    (root / "trials" / "part-00001.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(ConfigError) as excinfo:
+        pareto_front(open_results(root))
+    assert message(excinfo) == (
+        f"{root / 'trials' / 'part-00001.parquet'}: not a readable Parquet file (cut short "
+        "or damaged?); move it out of the folder"
+    )
+
+
+def _listed_bytes(root, name):  # type: ignore[no-untyped-def]
+    for line in (root / "manifest.jsonl").read_text().splitlines()[1:]:
+        entry = json.loads(line)["commit"].get(name)
+        if entry:
+            return entry["bytes"]
+    raise KeyError(name)
 
 
 def test_parts_missing_promised_columns_are_named(tmp_path, writer):
-    root = writer.write_results(tmp_path / "r", writer.synthesize(30, seed=2), parts=1)
+    root = writer.write_results(tmp_path / "r", writer.synthesize(30, seed=2), parts=1,
+                                manifest=False)
     old = pa.table({"trial_number": pa.array([0, 1], pa.int64()),
                     "state": ["complete", "complete"], "feasible": [True, True]})
     shutil.rmtree(root / "trials")

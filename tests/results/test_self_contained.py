@@ -170,5 +170,5 @@ def test_a_start_killed_before_metadata_leaves_a_folder_that_starts_afresh(
     folder.start(load_space(space_file), {"format_version": 1, "status": "running"})
     (tmp_path / "out" / "metadata.json").unlink()  # as if killed just before it
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "evaluations", "inputs", "space.yaml", "trials"]
+        "evaluations", "inputs", "manifest.jsonl", "space.yaml", "trials"]
     assert folder.is_bare_skeleton()

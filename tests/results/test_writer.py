@@ -42,15 +42,21 @@ def test_parts_are_written_whole_and_read_back(tmp_path: Path) -> None:
 def test_orphaned_evaluations_and_temporaries_are_removed(tmp_path: Path) -> None:
     folder = ResultsFolder.open(tmp_path)
     folder.makedirs()
-    space, outcomes = _outcomes(0, 2)
+    space, outcomes = _outcomes(0, 1)
+    folder.write_outcomes(space, outcomes)  # one committed batch, kept
+    manifest = (tmp_path / "manifest.jsonl").read_bytes()
+    space, outcomes = _outcomes(1, 2)
     part = folder.write_outcomes(space, outcomes)
-    # a crash between the evaluations part and its trials part
-    (tmp_path / "trials" / part).unlink()
+    # a crash after both parts, with the manifest's commit line half written
+    committed = (tmp_path / "manifest.jsonl").read_bytes()
+    (tmp_path / "manifest.jsonl").write_bytes(committed[: len(manifest) + 30])
     (tmp_path / "trials" / ".part-x.parquet.1234.tmp").write_bytes(b"half")
+    assert read_trials(tmp_path)["trial_number"].tolist() == [0]  # uncommitted: invisible
     removed = folder.remove_orphans()
-    assert f"evaluations/{part}" in removed
-    assert not any((tmp_path / "evaluations").iterdir())
-    assert not any((tmp_path / "trials").iterdir())
+    assert f"evaluations/{part}" in removed and f"trials/{part}" in removed
+    assert len(list((tmp_path / "evaluations").iterdir())) == 1
+    assert read_trials(tmp_path)["trial_number"].tolist() == [0]
+    assert (tmp_path / "manifest.jsonl").read_bytes() == manifest  # torn line cut off
 
 
 def test_lock_refuses_a_live_driver_and_takes_over_a_dead_one(tmp_path: Path) -> None:
