@@ -301,14 +301,37 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
     largest that fits let more memory lower throughput: a bigger batch can push the KV
     cache out of SRAM or make a step compute-bound (issue 11: 2x HBM on an A100-like
     design served Llama 2 70B 0.6 % slower per chip). A design with more memory has every
-    batch a smaller one had, so it never serves less.
+    batch a smaller one had, so it never serves less. To keep this cheap, the largest
+    bucket and batch 1 are served first; a request of b sequences takes no less time
+    than one of a single sequence, so b can beat the best so far only if b times the
+    throughput at batch 1 does, and only those buckets are tried.
     """
     if workload.batch is not None:
         largest = [workload.batch] * len(designs)
     else:
         largest = [auto_batch(hw, workload) for hw in designs]
     results: list[WorkloadMetrics | None] = [None] * len(designs)
-    groups: dict[int, list[int]] = defaultdict(list)
+    metric = throughput_metric(workload)
+
+    def serve(groups: dict[int, list[int]]) -> dict[tuple[int, int], WorkloadMetrics]:
+        """Serve each group's designs at its batch; keep the best per design."""
+        served: dict[tuple[int, int], WorkloadMetrics] = {}
+        for batch in sorted(groups, reverse=True):
+            indices = groups[batch]
+            micros = [sram_micro_batch(designs[i], workload, batch) for i in indices]
+            for micro in sorted(set(micros)):
+                chosen = [i for i, m in zip(indices, micros, strict=True) if m == micro]
+                for index, metrics in zip(chosen, _metrics_for(
+                        workload, [designs[i] for i in chosen], batch, micro), strict=True):
+                    served[(index, batch)] = metrics
+                    best = results[index]
+                    if best is None or (metrics.feasible and (
+                            not best.feasible or metrics.metrics[metric]
+                            > best.metrics[metric])):
+                        results[index] = metrics
+        return served
+
+    first: dict[int, list[int]] = defaultdict(list)
     for index, batch in enumerate(largest):
         if batch <= 0:
             need = weights_bytes_per_chip(workload) + kv_bytes_per_sequence(
@@ -316,21 +339,19 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             results[index] = infeasible(workload.name, NAME, [memory_reason(
                 need, designs[index], "the weights and one sequence's KV cache")],
                 {"batch": 0.0, "memory_per_chip_bytes": need})
-        elif workload.batch is not None:
-            groups[batch].append(index)
-        else:
-            for candidate in batch_candidates(batch):
-                groups[candidate].append(index)
-    metric = throughput_metric(workload)
-    for batch in sorted(groups, reverse=True):
-        indices = groups[batch]
-        micros = [sram_micro_batch(designs[i], workload, batch) for i in indices]
-        for micro in sorted(set(micros)):
-            chosen = [i for i, m in zip(indices, micros, strict=True) if m == micro]
-            for index, metrics in zip(chosen, _metrics_for(
-                    workload, [designs[i] for i in chosen], batch, micro), strict=True):
-                best = results[index]
-                if best is None or (metrics.feasible and (not best.feasible or metrics.metrics[
-                        metric] > best.metrics[metric])):
-                    results[index] = metrics
+            continue
+        first[batch].append(index)
+        if workload.batch is None and batch > 1:
+            first[1].append(index)
+    served = serve(first)
+    if workload.batch is None:
+        rest: dict[int, list[int]] = defaultdict(list)
+        for index, batch in enumerate(largest):
+            single, best = served.get((index, 1)), results[index]
+            if single is None or best is None or not (single.feasible and best.feasible):
+                continue
+            for candidate in batch_candidates(batch)[1:-1]:
+                if candidate * single.metrics[metric] > best.metrics[metric]:
+                    rest[candidate].append(index)
+        serve(rest)
     return [r for r in results if r is not None]
