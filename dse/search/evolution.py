@@ -254,6 +254,8 @@ class AsyncNSGA2Sampler(BaseSampler):
         self._pending: list[tuple[FloatArray, FloatArray, FloatArray]] = []
         self._seen: set[int] = set()
         self._synced_numbers: set[int] = set()
+        self._open_numbers: set[int] = set()
+        self._watermark = 0
 
     # -- the batch interface ---------------------------------------------------------
 
@@ -379,10 +381,12 @@ class AsyncNSGA2Sampler(BaseSampler):
         violation = np.concatenate(violations)
         rank, crowding = constrained_order(minimised, violation)
         if len(unit) > self.population_size:
-            # NSGA-II survival: by front, the last front cut by crowding distance
+            # NSGA-II survival: by front, the last front cut by crowding distance; the
+            # survivors keep the rank and crowding of the merged set for the tournaments
+            # (as NSGA-II's next generation does)
             keep = np.lexsort((-crowding, rank))[: self.population_size]
             unit, minimised, violation = unit[keep], minimised[keep], violation[keep]
-            rank, crowding = constrained_order(minimised, violation)
+            rank, crowding = rank[keep], crowding[keep]
         self._archive_unit, self._archive_minimised = unit, minimised
         self._archive_violation, self._rank, self._crowding = violation, rank, crowding
 
@@ -417,6 +421,7 @@ class AsyncNSGA2Sampler(BaseSampler):
         self._archive_minimised = np.empty((0, 0))
         self._archive_violation = np.empty(0)
         self._pending, self._synced_numbers, self.told = [], set(), 0
+        self._open_numbers, self._watermark = set(), 0
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -436,35 +441,63 @@ class AsyncNSGA2Sampler(BaseSampler):
     ) -> Any:
         return self._random.sample_independent(study, trial, param_name, param_distribution)
 
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """A trial told in this process is learnt at once (others by `_sync`)."""
+        if state in (TrialState.COMPLETE, TrialState.FAIL) and trial.number not in (
+            self._synced_numbers
+        ):
+            self._learn(study, [trial], [values if state == TrialState.COMPLETE else None])
+
     def _sync(self, study: Study) -> None:
-        """Learn the study's finished trials not seen yet (plain Optuna use)."""
+        """Learn the study's finished trials not seen yet (plain Optuna use).
+
+        Looks only at trials created since the last call and at those still unfinished
+        then, so an ask costs in proportion to the trials in flight, not the study."""
+        trials = study.get_trials(deepcopy=False)
+        candidates = [trials[n] for n in sorted(self._open_numbers) if n < len(trials)]
+        candidates += trials[self._watermark :]
+        self._watermark = len(trials)
+        new = []
+        for t in candidates:
+            if t.number in self._synced_numbers:
+                self._open_numbers.discard(t.number)
+            elif t.state in (TrialState.COMPLETE, TrialState.FAIL):
+                new.append(t)
+                self._open_numbers.discard(t.number)
+            else:
+                self._open_numbers.add(t.number)
+        if new:
+            self._learn(study, new, [t.values if t.state == TrialState.COMPLETE else None
+                                     for t in new])
+
+    def _learn(self, study: Study, trials: Sequence[FrozenTrial],
+               values: Sequence[Sequence[float] | None]) -> None:
         if self._signs is None:
             self._signs = np.array(
                 [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
             )
         names = self.codec.names
-        new = [
-            t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
-                                                                 TrialState.FAIL))
-            if t.number not in self._synced_numbers and all(n in t.params for n in names)
-        ]
-        if not new:
+        usable = [i for i, t in enumerate(trials) if all(n in t.params for n in names)]
+        self._synced_numbers.update(t.number for t in trials)
+        if not usable or not names:
             return
-        self._synced_numbers.update(t.number for t in new)
-        unit = self.codec.encode({n: [t.params[n] for t in new] for n in names})
+        picked = [trials[i] for i in usable]
+        unit = self.codec.encode({n: [t.params[n] for t in picked] for n in names})
         minimised = np.array(
-            [
-                t.values if t.state == TrialState.COMPLETE and t.values else
-                [math.nan] * len(self._signs)
-                for t in new
-            ],
+            [values[i] if values[i] else [math.nan] * len(self._signs) for i in usable],
             dtype=float,
         ) * self._signs
         violation = np.array(
             [
-                sum(max(0.0, v) for v in t.constraints.values())
-                if t.state == TrialState.COMPLETE else math.inf
-                for t in new
+                sum(max(0.0, v) for v in trials[i].constraints.values())
+                if values[i] else math.inf
+                for i in usable
             ]
         )
         self.tell_batch(unit, minimised, violation)
