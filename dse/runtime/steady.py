@@ -243,11 +243,10 @@ class SteadySearch:
         objectives = np.concatenate([r.objectives for r in results])
         constraints = np.concatenate([r.constraints for r in results])
         failed = np.concatenate([r.failed for r in results])
-        columns = {n: [v for chunk, _ in buffer for v in chunk.columns[n]]
-                   for n in d.distributions}
+        unit = np.concatenate([chunk.unit for chunk, _ in buffer])
         self.recorder.record(
             studies.told_values(objectives, d.directions), failed,
-            studies.told_constraints(constraints), self.sampler.codec.internal(columns),
+            studies.told_constraints(constraints), self.sampler.codec.internal_from_unit(unit),
             started=min(chunk.submitted for chunk, _ in buffer),
         )
         d.tracker.add(np.arange(first, offset), objectives,

@@ -87,35 +87,55 @@ class ParameterCodec:
         """The same points moved to the representation of the values they decode to."""
         return self.encode(self.decode(unit))
 
-    def decode(self, unit: FloatArray) -> dict[str, list[Any]]:
-        """(n, d) unit points -> {name: n external values} (Python scalars)."""
+    def _arrays(self, unit: FloatArray) -> list[np.ndarray]:
+        """Per dimension: the choice index (categorical) or the value (numeric)."""
         unit = np.clip(np.asarray(unit, dtype=float), 0.0, np.nextafter(1.0, 0.0))
-        columns: dict[str, list[Any]] = {}
-        for j, (name, dist) in enumerate(self.distributions.items()):
+        arrays: list[np.ndarray] = []
+        for j, dist in enumerate(self.distributions.values()):
             u = unit[:, j]
             if isinstance(dist, CategoricalDistribution):
-                index = np.minimum((u * len(dist.choices)).astype(np.int64), len(dist.choices) - 1)
-                columns[name] = [dist.choices[k] for k in index.tolist()]
+                arrays.append(np.minimum((u * len(dist.choices)).astype(np.int64),
+                                         len(dist.choices) - 1))
             elif isinstance(dist, IntDistribution):
                 if dist.log:
                     low, high = self._log_bounds(dist)
                     values = np.rint(np.exp(low + u * (high - low))).astype(np.int64)
-                    columns[name] = np.clip(values, dist.low, dist.high).tolist()
+                    arrays.append(np.clip(values, dist.low, dist.high))
                 else:
                     index = np.minimum((u * self.levels[j]).astype(np.int64), self.levels[j] - 1)
-                    columns[name] = (dist.low + index * dist.step).tolist()
+                    arrays.append(dist.low + index * dist.step)
             else:
                 assert isinstance(dist, FloatDistribution)
                 if dist.step is not None:
                     index = np.minimum((u * self.levels[j]).astype(np.int64), self.levels[j] - 1)
-                    values = np.minimum(dist.low + index * dist.step, dist.high)
+                    arrays.append(np.minimum(dist.low + index * dist.step, dist.high))
                 elif dist.log:
                     low, high = self._log_bounds(dist)
-                    values = np.clip(np.exp(low + u * (high - low)), dist.low, dist.high)
+                    arrays.append(np.clip(np.exp(low + u * (high - low)), dist.low, dist.high))
                 else:
-                    values = np.clip(dist.low + u * (dist.high - dist.low), dist.low, dist.high)
-                columns[name] = values.tolist()
+                    arrays.append(np.clip(dist.low + u * (dist.high - dist.low), dist.low,
+                                          dist.high))
+        return arrays
+
+    def decode(self, unit: FloatArray) -> dict[str, list[Any]]:
+        """(n, d) unit points -> {name: n external values} (Python scalars)."""
+        columns: dict[str, list[Any]] = {}
+        for (name, dist), array in zip(self.distributions.items(), self._arrays(unit),
+                                       strict=True):
+            if isinstance(dist, CategoricalDistribution):
+                columns[name] = [dist.choices[k] for k in array.tolist()]
+            else:
+                columns[name] = array.tolist()
         return columns
+
+    def internal_from_unit(self, unit: FloatArray) -> dict[str, list[float]]:
+        """Optuna's internal representation of the values `unit` decodes to."""
+        return {
+            name: (array.tolist() if isinstance(dist, CategoricalDistribution)
+                   else array.astype(float).tolist())
+            for (name, dist), array in zip(self.distributions.items(), self._arrays(unit),
+                                           strict=True)
+        }
 
     def encode(self, columns: Mapping[str, Sequence[Any]]) -> FloatArray:
         """{name: n external values} -> (n, d) unit points (inverse of `decode`)."""

@@ -1,0 +1,148 @@
+"""One driver feeding a big cluster: 64 sleeping workers, the real driver, its CPU per trial.
+
+Targets (issue 9): the driver keeps >= 80 % of 64 workers busy, and its CPU cost is
+<= 100 us per trial amortised (>= 10,000 trials/s from one driver core).
+
+An embedded Ray with `--workers` logical CPUs (64) runs a real `run_search`: the real
+default sampler (async_nsga2), the real Optuna journal, real Parquet commits. Only the
+evaluation is replaced (`SearchOptions.point_evaluator`): each chunk sleeps
+`--sleep-s` and returns cheap synthetic objectives, so workers cost almost no CPU and
+the driver's own cost shows. Reported, over the search loop (from the first progress
+report, after Ray start-up, references and study creation, to the end):
+- busy share: chunk sleep time over workers x loop time;
+- driver CPU per trial: the driver process's CPU time (its Ray threads included) over
+  the trials of the loop; and the trials/s one core could drive at that cost.
+
+    .venv/bin/python benchmarks/driver_scaling.py             # 64 workers, 200,000 trials
+    .venv/bin/python benchmarks/driver_scaling.py --trials 1000000 --out /tmp/million
+
+`--out` keeps the results folder (e.g. to time `dse pareto/show/report` on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import ray
+
+from dse.runtime import SearchOptions, SearchProgress, run_search
+from dse.search.evaluation import PointToEvaluate, TrialOutcome
+from dse.space import SearchSpace, load_space
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SleepingEvaluator:
+    """Sleeps a fixed time per chunk; objectives from the parameters (no cost model).
+
+    Three objectives in the directions of the space (score up, power and cost down):
+    DTLZ2 over the parameters scaled to [0, 1], a curved front that most points miss;
+    the constraints are violated by points far from it. Runs on the workers (pickled by
+    value with this script)."""
+
+    def __init__(self, sleep_s: float) -> None:
+        self.sleep_s = sleep_s
+
+    def __call__(
+        self, space: SearchSpace, points: Sequence[PointToEvaluate], *_: object
+    ) -> list[TrialOutcome]:
+        time.sleep(self.sleep_s)
+        names = [o.name for o in space.objectives]
+        constraints = list(space.constraints)
+        outcomes = []
+        for point in points:
+            u = [_unit(space.parameters[name], value) for name, value in point.params.items()]
+            # DTLZ2 on the unit cube: a curved 3-objective front, most points dominated
+            g = sum((v - 0.5) ** 2 for v in u[2:])
+            a, b = u[0] * math.pi / 2, u[1] * math.pi / 2
+            f = [(1 + g) * math.cos(a) * math.cos(b), (1 + g) * math.cos(a) * math.sin(b),
+                 (1 + g) * math.sin(a)]
+            values = dict(zip(names, [10.0 - f[0], 100.0 * (1 + f[1]), 1000.0 * (1 + f[2])],
+                              strict=False))
+            violation = {c: (g - 0.5) / 0.5 for c in constraints}
+            outcomes.append(TrialOutcome(
+                trial_number=point.trial_number, state="complete",
+                feasible=all(v <= 0 for v in violation.values()), infeasible_reason="",
+                error="", params=dict(point.params), derived={}, objectives=values,
+                constraints=violation,
+            ))
+        return outcomes
+
+
+def _unit(parameter: object, value: object) -> float:
+    choices = getattr(parameter, "choices", None)
+    if choices:
+        return (list(choices).index(value) + 0.5) / len(choices)
+    low, high = float(getattr(parameter, "low")), float(getattr(parameter, "high"))  # noqa: B009
+    return (float(value) - low) / (high - low)  # type: ignore[arg-type]
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", default=str(ROOT / "search_spaces" / "sram_vs_hbm.yaml"))
+    parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--trials", type=int, default=200_000)
+    parser.add_argument("--chunk", type=int, default=100, help="designs per Ray task")
+    parser.add_argument("--sleep-s", type=float, default=1.0, help="per chunk")
+    parser.add_argument("--out", default="", help="keep the results folder here")
+    args = parser.parse_args()
+    space = load_space(args.space)
+
+    ray.init(address="local", num_cpus=args.workers, include_dashboard=False,
+             logging_level="ERROR", log_to_driver=False,
+             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    try:
+        # start every worker process before timing (64 Python start-ups on a small box)
+        pause = ray.remote(num_cpus=1)(_pause)
+        ray.get([pause.remote(2.0) for _ in range(args.workers)])
+        marks: dict[str, float] = {}
+
+        def on_progress(update: SearchProgress) -> None:
+            if "loop_cpu_s" not in marks:
+                marks["loop_cpu_s"] = time.process_time()
+                marks["loop_wall_s"] = time.perf_counter()
+                marks["done_at_loop"] = update.done
+
+        with tempfile.TemporaryDirectory() as scratch:
+            out = args.out or str(Path(scratch) / "out")
+            wall = time.perf_counter()
+            summary = run_search(space, SearchOptions(
+                out=out, trials=args.trials, designs_per_task=args.chunk,
+                point_evaluator=SleepingEvaluator(args.sleep_s)), on_progress)
+            end_wall, end_cpu = time.perf_counter(), time.process_time()
+        loop_s = end_wall - marks["loop_wall_s"]
+        trials = summary.done - int(marks["done_at_loop"])
+        chunks = math.ceil(trials / args.chunk)
+        busy = chunks * args.sleep_s / (args.workers * loop_s)
+        cpu_per_trial_s = (end_cpu - marks["loop_cpu_s"]) / trials
+        ideal = args.workers * args.chunk / args.sleep_s
+    finally:
+        ray.shutdown()
+    print(f"{trials:,} trials on {args.workers} workers ({args.chunk} designs/chunk, "
+          f"{args.sleep_s:g} s sleep/chunk: at most {ideal:,.0f} trials/s): search loop "
+          f"{loop_s:.1f} s ({trials / loop_s:,.0f} trials/s), whole run "
+          f"{end_wall - wall:.1f} s; front {len(summary.front_trial_numbers):,}")
+    print(f"workers busy: {busy:.1%} (target >= 80 %: {'met' if busy >= 0.8 else 'NOT met'})")
+    print(f"driver CPU per trial: {cpu_per_trial_s * 1e6:.1f} us = {1 / cpu_per_trial_s:,.0f} "
+          f"trials/s per driver core (target <= 100 us: "
+          f"{'met' if cpu_per_trial_s <= 100e-6 else 'NOT met'})")
+    if args.out:
+        print(f"results folder kept: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
