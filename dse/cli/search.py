@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def search(
         None, "--out", help="results folder or URI such as s3://bucket/prefix (default: "
         "results/<space name>; inside a Ray job: an absolute path or a URI)"
     ),
-    trials: int = typer.Option(None, "--trials", min=1, help="budget override (trials)"),
+    trials: int = typer.Option(
+        None, "--trials", min=1, help="budget override (trials; default: the file's budget, "
+        "or with --resume the budget the search was started with)"
+    ),
     address: str = typer.Option(
         None, "--address", help="Ray cluster: auto or ray://host:10001 (default: RAY_ADDRESS, "
         "else a local Ray in this process)"
@@ -64,7 +68,7 @@ def search(
         console=console,
         disable=quiet,
     )
-    budget = trials or space.spec.budget.trials
+    budget = trials or space.spec.budget.trials  # a resumed search corrects it on progress
     task = progress.add_task(space.name, total=budget, rate=0.0, feasible=0.0, front=0, hv=0.0)
 
     def on_progress(update: SearchProgress) -> None:
@@ -87,7 +91,7 @@ def search(
     except KeyboardInterrupt:
         print(
             f"interrupted; committed trials are kept in {out}: continue with "
-            f"`dse search {file} --out {out} --resume`",
+            f"`{resume_command(file, out, trials, address, workers)}`",
             file=sys.stderr,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -126,6 +130,20 @@ def search(
         console.print(
             plain(f"... {len(front) - len(shown)} more on the front: `dse pareto {summary.out}`")
         )
+
+
+def resume_command(
+    file: Path, out: str, trials: int | None, address: str | None, workers: int | None
+) -> str:
+    """The command that continues an interrupted search with the same budget and cluster."""
+    words = ["dse", "search", str(file), "--out", out]
+    if trials is not None:
+        words += ["--trials", str(trials)]
+    if address:
+        words += ["--address", address]
+    if workers is not None:
+        words += ["--workers", str(workers)]
+    return shlex.join([*words, "--resume"])
 
 
 def _shown(value: object) -> str:

@@ -75,7 +75,8 @@ def dse_version() -> str:
 class SearchOptions:
     out: str
     trials: int | None = None
-    """Budget override (finished trials); default: the file's budget.trials."""
+    """Budget override (finished trials); default: the file's budget.trials, or on
+    resume the budget the search was started with (metadata.json)."""
     address: str | None = None
     resume: bool = False
     num_cpus: int | None = None
@@ -234,7 +235,8 @@ def run_search(
     folder.acquire_lock()
     try:
         with ray_connection(options.address, options.num_cpus) as connection:
-            summary = _Driver(space, options, folder, connection, on_progress).run(metadata)
+            summary = _Driver(space, options, folder, connection, on_progress,
+                              metadata).run(metadata)
     except BaseException:
         if folder.exists(METADATA_FILE):
             folder.finish("failed")
@@ -261,6 +263,7 @@ class _Driver:
         folder: ResultsFolder,
         connection: RayConnection,
         on_progress: ProgressCallback | None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.space = space
         self.options = options
@@ -268,7 +271,10 @@ class _Driver:
         self.connection = connection
         self.on_progress = on_progress
         budget = space.spec.budget
-        self.budget = options.trials or budget.trials
+        # a resumed search keeps the budget it was started with unless --trials says
+        # otherwise (metadata.json records the budget actually asked)
+        recorded = (metadata or {}).get("trials_budget")
+        self.budget = options.trials or (int(recorded) if recorded else budget.trials)
         self.batch_size = options.batch_size or budget.batch_size
         self.designs_per_task = options.designs_per_task or budget.designs_per_task
         self.steady = space.spec.sampler.name in studies.STEADY_STATE_SAMPLERS

@@ -170,7 +170,8 @@ class SteadySearch:
         d.report(force=True)
         while True:
             outstanding = buffered + sum(len(c) for c in in_flight.values())
-            want = min(d.max_in_flight - outstanding, d.budget - d.done - outstanding)
+            limit = self.sampler.in_flight_limit(d.max_in_flight)
+            want = min(limit - outstanding, d.budget - d.done - outstanding)
             if want > 0:
                 self._send(want, in_flight)
             if not in_flight and not buffer:

@@ -90,6 +90,11 @@ def test_existing_folder_needs_resume_and_the_same_space(ray_cluster: None,
     other = load_space(ROOT / "search_spaces" / "reconfigurable.yaml")
     with pytest.raises(ConfigError, match="differs from the search-space file"):
         run_search(other, SearchOptions(out=str(out), resume=True))
+    # resumed without --trials, a search keeps the budget it was started with (30, not
+    # the file's 1,200)
+    again = run_search(space, SearchOptions(out=str(out), resume=True))
+    assert again.budget == 30 and again.done == 30 and again.evaluated_here == 0
+    assert read_metadata(out)["trials_budget"] == 30
     # resuming a finished search with a larger budget continues the same study
     summary = run_search(space, SearchOptions(out=str(out), trials=50, resume=True,
                                               batch_size=10))

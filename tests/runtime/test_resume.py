@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -134,11 +135,21 @@ def test_ctrl_c_marks_the_search_failed_releases_the_folder_and_resume_finishes(
     if driver.returncode == 0:
         return  # finished before the signal landed: nothing to check here
     assert driver.returncode == 130, output
-    assert "--resume" in output
     assert read_metadata(out)["status"] == "failed"
+    assert read_metadata(out)["trials_budget"] == BUDGET
     assert not (out / ".dse-driver.lock").exists()
 
-    resumed = _search(out, "--resume")
+    # the printed command keeps the budget (the file's own budget is 1,200)
+    printed = shlex.split(output.split("continue with `")[1].split("`")[0])
+    assert printed[-3:] == ["--trials", str(BUDGET), "--resume"], printed
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    # resumed without --trials, a search keeps the budget it was started with
+    resumed = subprocess.Popen(
+        [DSE, *printed[1:-3], "--resume", "--quiet"], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
+    )
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, output
     assert read_trials(out)["trial_number"].tolist() == list(range(BUDGET))
+    assert read_metadata(out)["trials_budget"] == BUDGET
