@@ -288,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def in_flight(label: str) -> int:
         if label == DEFAULT_LABEL and sampler_name(label) not in generational:
             return args.default_in_flight
+        if label == "random":
+            # NOTE: random search never reads a result, so its points are the same
+            # whatever is in flight; 1,024 lets the cost core take them in big batches
+            # (3.8 against 9.5 ms per design in batches of 64, measured on whole_chip).
+            return 1024
         return args.batch_size if sampler_name(label) in generational else 2 * args.batch_size
 
     specs = [RunSpec(label, sampler_name(label), seed, max(budgets), args.batch_size,
@@ -330,12 +335,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     runs: dict[RunSpec, dict[str, Any]] = {}
     for spec in specs:
-        # a finished run, else the snapshot at the last budget it reached
-        for path in (paths[spec], partial_path(paths[spec])):
-            if Path(path).exists():
-                with np.load(path) as run:
+        # the longest run of this sampler and seed in the work folder, whatever budget it
+        # was started with (a seed may have been run only to a smaller budget), finished
+        # or a snapshot at the last budget it reached
+        pattern = spec.key(space_sha).replace(f"-n{spec.trials}-", "-n*-")
+        if spec.sampler == "random":  # its points do not depend on what is in flight
+            pattern = pattern.replace(f"-f{spec.in_flight}-", "-f*-")
+        best = 0
+        found = sorted(work.glob(f"{pattern}.npz")) + sorted(work.glob(f"{pattern}.partial.npz"))
+        for path in found:
+            with np.load(path) as run:
+                if int(run["reached"]) > best:
+                    best = int(run["reached"])
                     runs[spec] = {k: run[k] for k in run.files}
-                break
     if not runs:
         print("no finished runs", file=sys.stderr)
         return 1
