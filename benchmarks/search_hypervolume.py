@@ -51,6 +51,7 @@ from dse.search.evaluation import (
     evaluate_points,
     evaluate_references,
 )
+from dse.search.evolution import minimised_objectives, total_violation
 from dse.search.pareto import default_reference, default_scale, hypervolume, pareto_mask
 from dse.space import SearchSpace, load_space, points_iter
 
@@ -74,8 +75,13 @@ class RunSpec:
                 f"-f{self.in_flight}-{space_sha[:12]}")
 
 
+DEFAULT_OVERRIDE: list[str] = []
+
+
 def sampler_name(label: str) -> str:
-    return studies.DEFAULT_SAMPLER if label == DEFAULT_LABEL else label
+    if label == DEFAULT_LABEL:
+        return DEFAULT_OVERRIDE[0] if DEFAULT_OVERRIDE else studies.DEFAULT_SAMPLER
+    return label
 
 
 def with_sampler(space: SearchSpace, name: str) -> SearchSpace:
@@ -112,14 +118,29 @@ class CachedEvaluator:
         return [self.cache[k] for k in keys]
 
 
+def make_sampler(space: SearchSpace, seed: int, batch_size: int) -> Any:
+    """`dse.search.study.make_sampler`; for `async_nsga2` in a source tree older than
+    it (`--default-sampler`, to keep a study on one cost model), the same construction."""
+    try:
+        return studies.make_sampler(space, seed, batch_size)
+    except ValueError:
+        if space.spec.sampler.name != "async_nsga2":
+            raise
+        from dse.search.evolution import AsyncNSGA2Sampler
+
+        return AsyncNSGA2Sampler(studies.distributions(space),
+                                 directions=[o.direction for o in space.objectives],
+                                 seed=seed, population_size=max(batch_size, 8))
+
+
 class Run:
     """One sampler's study, asked and told as the driver does, one chunk at a time."""
 
-    def __init__(self, space: SearchSpace, spec: RunSpec) -> None:
+    def __init__(self, space: SearchSpace, spec: RunSpec, sampler: Any) -> None:
         self.spec = spec
         self.space = with_sampler(space, spec.sampler)
         self.directions = [o.direction for o in space.objectives]
-        sampler = studies.make_sampler(self.space, spec.seed, spec.batch_size)
+        self.sampler = sampler
         self.study = optuna.create_study(directions=self.directions, sampler=sampler)
         self.dists = studies.distributions(self.space)
         self.in_flight: collections.deque[list[Any]] = collections.deque()
@@ -159,6 +180,77 @@ class Run:
         self.values[[t.number for t in trials]] = objective_rows(self.space, outcomes)
 
 
+@dataclasses.dataclass(frozen=True)
+class ProposedPoint:
+    number: int
+    params: dict[str, Any]
+
+
+class BulkRun(Run):
+    """A sampler with a batch interface (`propose`, `tell_batch`: the default), driven as
+    `dse.runtime.steady` drives it: propose whatever the in-flight limit allows, split
+    it into chunks of `designs_per_task`, tell each chunk as it comes back (two chunks
+    come back per step here, as several are ready at once on a busy cluster)."""
+
+    def __init__(self, space: SearchSpace, spec: RunSpec, sampler: Any) -> None:
+        super().__init__(space, spec, sampler)
+        self.chunk_size = max(1, min(space.spec.budget.designs_per_task, spec.batch_size))
+        self.objective_names = [o.name for o in space.objectives]
+        self.constraint_names = list(space.constraints)
+        self.units: collections.deque[np.ndarray] = collections.deque()
+        self.popped: list[np.ndarray] = []
+
+    def fill(self) -> None:
+        want = min(self.spec.in_flight - self.pending, self.spec.trials - self.asked)
+        if want <= 0:
+            return
+        started = time.perf_counter()
+        unit = self.sampler.propose(want)
+        columns = self.sampler.codec.decode(unit)
+        self.sampler_s += time.perf_counter() - started
+        for start in range(0, want, self.chunk_size):
+            rows = range(start, min(start + self.chunk_size, want))
+            self.in_flight.append([ProposedPoint(self.asked + i, {n: v[i] for n, v in
+                                                                 columns.items()})
+                                   for i in rows])
+            self.units.append(unit[rows.start : rows.stop])
+        self.asked += want
+        self.pending += want
+
+    def oldest(self) -> list[Any]:
+        points: list[Any] = []
+        self.popped = []
+        while self.in_flight and len(points) < self.spec.batch_size:
+            points.extend(self.in_flight.popleft())
+            self.popped.append(self.units.popleft())
+        self.pending -= len(points)
+        return points
+
+    def tell(self, trials: Sequence[Any], outcomes: Sequence[TrialOutcome]) -> None:
+        started = time.perf_counter()
+        done = 0
+        for unit in self.popped:
+            chunk = outcomes[done : done + len(unit)]
+            done += len(unit)
+            objectives = np.array([[o.objectives[n] for n in self.objective_names]
+                                   for o in chunk], dtype=float)
+            constraints = np.array([[o.constraints[n] for n in self.constraint_names]
+                                    for o in chunk], dtype=float).reshape(len(chunk), -1)
+            failed = np.array([o.state == "failed" for o in chunk])
+            self.sampler.tell_batch(unit, minimised_objectives(objectives, self.directions),
+                                    np.where(failed, np.inf, total_violation(constraints)))
+        self.sampler_s += time.perf_counter() - started
+        self.values[[t.number for t in trials]] = objective_rows(self.space, outcomes)
+
+
+def new_run(space: SearchSpace, spec: RunSpec) -> Run:
+    named = with_sampler(space, spec.sampler)
+    sampler = make_sampler(named, spec.seed, spec.batch_size)
+    if hasattr(sampler, "propose") and hasattr(sampler, "tell_batch"):
+        return BulkRun(space, spec, sampler)
+    return Run(space, spec, sampler)
+
+
 def save_run(run: Run, path: str, elapsed_s: float, told: int) -> None:
     tmp = path + ".tmp.npz"
     np.savez(tmp, values=run.values[:told], reached=told, elapsed_s=elapsed_s,
@@ -183,7 +275,7 @@ def run_group(space_path: str, specs: Sequence[RunSpec], out_paths: Sequence[str
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = load_space(space_path)
     evaluate = CachedEvaluator(space)
-    runs = [Run(space, spec) for spec in specs]
+    runs = [new_run(space, spec) for spec in specs]
     started = time.perf_counter()
     active = list(zip(runs, out_paths, strict=True))
     told = dict.fromkeys(range(len(runs)), 0)
@@ -258,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"'{DEFAULT_LABEL}' is dse.search.study.DEFAULT_SAMPLER")
     parser.add_argument("--budgets", default="1000,5000,20000")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--default-sampler", default="",
+                        help="what 'default' means (default: dse.search.study.DEFAULT_SAMPLER)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--default-in-flight", type=int, default=1024,
                         help="trials in flight for the default sampler (a cluster's worth)")
@@ -277,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", default="", help="also write the figures to this file")
     args = parser.parse_args(argv)
 
+    if args.default_sampler:
+        DEFAULT_OVERRIDE.append(args.default_sampler)
     space = load_space(args.space)
     space_sha = hashlib.sha256(Path(args.space).read_bytes()).hexdigest()
     budgets = sorted(int(b) for b in args.budgets.split(","))
