@@ -79,6 +79,8 @@ DEFAULT_OVERRIDE: list[str] = []
 
 
 def sampler_name(label: str) -> str:
+    """`default@256` is the default sampler with 256 trials in flight."""
+    label = label.split("@")[0]
     if label == DEFAULT_LABEL:
         return DEFAULT_OVERRIDE[0] if DEFAULT_OVERRIDE else studies.DEFAULT_SAMPLER
     return label
@@ -347,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default=str(ROOT / "search_spaces" / "whole_chip.yaml"))
     parser.add_argument("--samplers", default=f"{DEFAULT_LABEL},nsga2,nsga3,tpe,random",
-                        help=f"'{DEFAULT_LABEL}' is dse.search.study.DEFAULT_SAMPLER")
+                        help=f"'{DEFAULT_LABEL}' is dse.search.study.DEFAULT_SAMPLER; "
+                             "NAME@N runs NAME with N trials in flight")
     parser.add_argument("--budgets", default="1000,5000,20000")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--default-sampler", default="",
@@ -382,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     generational = studies.GENERATIONAL_SAMPLERS
 
     def in_flight(label: str) -> int:
+        if "@" in label:
+            return int(label.split("@")[1])
         if label == DEFAULT_LABEL and sampler_name(label) not in generational:
             return args.default_in_flight
         if label == "random":
@@ -454,6 +459,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     front = union[pareto_mask(union, directions)]
     reference_hv = hypervolume(front, directions, point, scale)
     evaluated = sum(int(r["reached"]) for r in runs.values())
+    if reference_hv <= 0:
+        print("the reference front has no hypervolume: no feasible design beats the "
+              "reference point", file=sys.stderr)
+        return 1
     print(f"\nreference front: {len(front)} designs, non-dominated among {len(union):,} "
           f"feasible of {evaluated:,} trials of {len(runs)} runs; hypervolume "
           f"{reference_hv:.5f} (reference point {', '.join(f'{p:.4g}' for p in point)})")
