@@ -203,7 +203,10 @@ class BulkRun(Run):
         self.popped: list[np.ndarray] = []
 
     def fill(self) -> None:
-        want = min(self.spec.in_flight - self.pending, self.spec.trials - self.asked)
+        limit = self.spec.in_flight
+        if hasattr(self.sampler, "in_flight_limit"):  # the driver's ramp, where it has one
+            limit = self.sampler.in_flight_limit(limit)
+        want = min(limit - self.pending, self.spec.trials - self.asked)
         if want <= 0:
             return
         started = time.perf_counter()
