@@ -22,6 +22,7 @@ report, after Ray start-up, references and study creation, to the end):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import tempfile
@@ -87,8 +88,9 @@ def _unit(parameter: object, value: object) -> float:
     return (float(value) - low) / (high - low)  # type: ignore[arg-type]
 
 
-def _pause(seconds: float) -> None:
+def _pause(seconds: float) -> int:
     time.sleep(seconds)
+    return os.getpid()
 
 
 def main() -> None:
@@ -98,17 +100,27 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200_000)
     parser.add_argument("--chunk", type=int, default=100, help="designs per Ray task")
     parser.add_argument("--sleep-s", type=float, default=1.0, help="per chunk")
+    parser.add_argument("--sampler", default="async_nsga2")
     parser.add_argument("--out", default="", help="keep the results folder here")
     args = parser.parse_args()
     space = load_space(args.space)
+    # the default sampler, whatever the file names (sram_vs_hbm keeps nsga2 for comparisons)
+    spec = space.spec.model_copy(update={"sampler": space.spec.sampler.model_copy(
+        update={"name": args.sampler, "settings": {}})})
+    space = dataclasses.replace(space, spec=spec)
 
     ray.init(address="local", num_cpus=args.workers, include_dashboard=False,
              logging_level="ERROR", log_to_driver=False,
              runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
     try:
-        # start every worker process before timing (64 Python start-ups on a small box)
+        # start every worker process before timing: Ray starts at most as many at once
+        # as the machine has cores, so 64 start-ups take minutes on a small box
         pause = ray.remote(num_cpus=1)(_pause)
-        ray.get([pause.remote(2.0) for _ in range(args.workers)])
+        started = time.perf_counter()
+        while len(set(ray.get([pause.remote(0.5) for _ in range(args.workers)]))) < args.workers:
+            pass
+        print(f"{args.workers} worker processes up in {time.perf_counter() - started:.0f} s",
+              flush=True)
         marks: dict[str, float] = {}
 
         def on_progress(update: SearchProgress) -> None:

@@ -170,8 +170,16 @@ class SteadySearch:
         d.report(force=True)
         while True:
             outstanding = buffered + sum(len(c) for c in in_flight.values())
-            limit = self.sampler.in_flight_limit(d.max_in_flight)
-            want = min(limit - outstanding, d.budget - d.done - outstanding)
+            size = d.designs_per_task
+            limit = max(self.sampler.in_flight_limit(d.max_in_flight), size)
+            left = d.budget - d.done - outstanding
+            want = min(limit - outstanding, left)
+            # NOTE: only whole chunks, but for the budget's last one: a task costs the
+            # same overhead (and, for a model with a fixed cost per batch, the same
+            # time) whatever its size, so topping the pipeline up with the few points
+            # one returned chunk freed would shrink every chunk after it.
+            if want < left:
+                want -= want % size
             if want > 0:
                 self._send(want, in_flight)
             if not in_flight and not buffer:

@@ -84,8 +84,20 @@ class ParameterCodec:
         return math.log(dist.low), math.log(dist.high)
 
     def snap(self, unit: FloatArray) -> FloatArray:
-        """The same points moved to the representation of the values they decode to."""
-        return self.encode(self.decode(unit))
+        """The same points moved to the representation of the values they decode to
+        (`encode(decode(unit))`, vectorised: the middle of a discrete value's cell)."""
+        unit = np.clip(np.asarray(unit, dtype=float), 0.0, np.nextafter(1.0, 0.0))
+        discrete = self.levels > 0
+        if discrete.any():
+            levels = self.levels[discrete]
+            cells = np.minimum(np.floor(unit[:, discrete] * levels), levels - 1)
+            unit[:, discrete] = (cells + 0.5) / levels
+        for j, dist in enumerate(self.distributions.values()):
+            if isinstance(dist, IntDistribution) and dist.log:
+                name = self.names[j]
+                column = self.decode(unit)[name]
+                unit[:, j] = ParameterCodec({name: dist}).encode({name: column})[:, 0]
+        return unit
 
     def _arrays(self, unit: FloatArray) -> list[np.ndarray]:
         """Per dimension: the choice index (categorical) or the value (numeric)."""
@@ -273,6 +285,8 @@ class AsyncNSGA2Sampler(BaseSampler):
         self._crowding = np.empty(0)
         self._pending: list[tuple[FloatArray, FloatArray, FloatArray]] = []
         self._seen: set[int] = set()
+        self._key_weights = np.random.default_rng(20261202).integers(
+            1, 2**62, size=self.codec.dimensions, dtype=np.int64) | 1
         self._synced_numbers: set[int] = set()
         self._open_numbers: set[int] = set()
         self._watermark = 0
@@ -375,7 +389,10 @@ class AsyncNSGA2Sampler(BaseSampler):
         return np.clip(child, 0.0, np.nextafter(1.0, 0.0))
 
     def _keys(self, unit: FloatArray) -> list[int]:
-        return [hash(row.tobytes()) for row in np.rint(unit * 2.0**24).astype(np.int64)]
+        """A 64-bit key per point (a random linear hash of its 2^-24 grid cell)."""
+        cells = np.rint(np.asarray(unit, dtype=float) * 2.0**24).astype(np.int64)
+        with np.errstate(over="ignore"):
+            return (cells * self._key_weights).sum(axis=1).tolist()
 
     def _deduplicate(self, unit: FloatArray) -> FloatArray:
         """Re-draw (up to 3 times, one dimension reset each time) points already proposed."""
@@ -457,6 +474,8 @@ class AsyncNSGA2Sampler(BaseSampler):
         self._archive_violation = np.empty(0)
         self._pending, self._synced_numbers, self.told = [], set(), 0
         self._open_numbers, self._watermark = set(), 0
+        self._key_weights = np.random.default_rng(20261202).integers(
+            1, 2**62, size=self.codec.dimensions, dtype=np.int64) | 1
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
