@@ -67,6 +67,26 @@ class ChunkResult:
     def __len__(self) -> int:
         return int(self.trials.num_rows)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # NOTE: each table crosses as one Arrow IPC stream: Ray's own Arrow serializer
+        # rebuilds every column separately, about 3 ms of driver time per chunk of 100
+        # designs (56 columns) under cProfile in driver_scaling, some 35 us per trial.
+        return (_chunk_from_wire, (_ipc(self.trials), _ipc(self.evaluations),
+                                   self.objectives, self.constraints, self.failed,
+                                   self.feasible))
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _chunk_from_wire(trials: bytes, evaluations: bytes, *arrays: np.ndarray) -> ChunkResult:
+    return ChunkResult(pa.ipc.open_stream(trials).read_all(),
+                       pa.ipc.open_stream(evaluations).read_all(), *arrays)
+
 
 def chunk_result(
     space: SearchSpace,
