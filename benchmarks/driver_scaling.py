@@ -14,7 +14,7 @@ report, after Ray start-up, references and study creation, to the end):
   the trials of the loop; and the trials/s one core could drive at that cost.
 
     .venv/bin/python benchmarks/driver_scaling.py             # 64 workers, 200,000 trials
-    .venv/bin/python benchmarks/driver_scaling.py --trials 1000000 --out /tmp/million
+    .venv/bin/python benchmarks/driver_scaling.py --trials 1000000 --out results/million
 
 `--out` keeps the results folder (e.g. to time `dse pareto/show/report` on it).
 """

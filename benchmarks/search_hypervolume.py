@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/search_hypervolume.py                 # whole_chip.yaml
     .venv/bin/python benchmarks/search_hypervolume.py --samplers nsga2,random \\
-        --budgets 1000,5000 --seeds 0,1 --jobs 2 --work /tmp/hv
+        --budgets 1000,5000 --seeds 0,1 --jobs 2 --work results/hv
 
 Each run drives one Optuna sampler the way `dse.runtime.driver` does, without Ray:
 trials are asked in chunks of `--batch-size`, up to an in-flight limit (one generation
