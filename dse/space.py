@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from dse.config import hardware_from_dict, hardware_to_dict, load_hardware
-from dse.config._problems import problems_from_validation_error
+from dse.config._problems import closest, problems_from_validation_error
 from dse.config._types import Count, Flag, Number
 from dse.config._yaml import parse_yaml_mapping, read_yaml_text
 from dse.config.calibration_file import load_calibration_file
@@ -430,6 +430,17 @@ def _flatten(document: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Va
             yield path, value
 
 
+def _leaf_paths(document: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every dotted path of `document`, sections and leaves (`hbm`, `hbm.stacks`, ...)."""
+    paths = []
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        paths.append(path)
+        if isinstance(value, Mapping):
+            paths.extend(_leaf_paths(value, f"{path}."))
+    return paths
+
+
 def _path_exists(document: Mapping[str, Any], path: str) -> bool:
     node: Any = document
     for part in path.split("."):
@@ -485,7 +496,10 @@ def _compile(
             continue
         if allow_metrics and (name in SUITE_METRICS or name.startswith(("workloads.", "mean."))):
             continue
-        problems.append(Problem(source, key_path, f"unknown name {name!r} in {str(text)!r}"))
+        names = [*known, *SUITE_METRICS] if allow_metrics else known
+        close = closest(name, names)
+        hint = f"; did you mean {close!r}?" if close else ""
+        problems.append(Problem(source, key_path, f"unknown name {name!r} in {str(text)!r}{hint}"))
     return expression
 
 
@@ -495,7 +509,7 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
     try:
         spec = SpaceFile.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation_error(exc, source)) from None
+        raise ConfigError(problems_from_validation_error(exc, source, model=SpaceFile)) from None
     problems: list[Problem] = []
     space_dir = space_dir or Path(source).parent
 
@@ -550,7 +564,11 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
     for path, text_value in spec.remove.items():
         key = f"remove.{path}"
         if base_hardware and not (_path_exists(base_hardware, path) or path in spec.hardware):
-            problems.append(Problem(source, key, "not a field of the base design nor set here"))
+            fields = [*_leaf_paths(base_hardware), *spec.hardware]
+            close = closest(path, fields)
+            hint = f"; did you mean {close!r}?" if close else ""
+            problems.append(
+                Problem(source, key, f"not a field of the base design nor set here{hint}"))
         expression = _compile(text_value, key, known, problems, source)
         if expression is not None:
             remove_conditions[path] = expression

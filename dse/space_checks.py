@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dse.config import hardware_from_dict
-from dse.config._problems import shown
+from dse.config._problems import did_you_mean, shown
 from dse.errors import ConfigError, Problem
 from dse.hardware import Hardware
 from dse.search.expressions import Expression, ExpressionError, Value
@@ -300,10 +300,8 @@ def sampler_problems(spec: SpaceFile, source: str) -> list[Problem]:
     for key, value in spec.sampler.settings.items():
         path = f"sampler.settings.{key}"
         if key not in allowed:
-            names = ", ".join(sorted(allowed)) or "none"
-            problems.append(
-                Problem(source, path, f"unknown setting for {spec.sampler.name}; allowed: {names}")
-            )
+            hint = did_you_mean(key, sorted(allowed)) or "; allowed: none"
+            problems.append(Problem(source, path, f"unknown setting for {spec.sampler.name}{hint}"))
         elif isinstance(value, bool) and allowed[key] is not bool:
             problems.append(Problem(source, path, f"must be a number, got {value!r}"))
         elif not isinstance(value, allowed[key]):

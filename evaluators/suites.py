@@ -187,7 +187,7 @@ def _load_suite(path: Path, source: str) -> Suite:
     try:
         doc = _SuiteSchema.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation_error(exc, source)) from None
+        raise ConfigError(problems_from_validation_error(exc, source, model=_SuiteSchema)) from None
     problems: list[Problem] = []
     entries: list[SuiteEntry] = []
     try:

@@ -332,8 +332,8 @@ def _schema_problems(exc: ValidationError, source: str, prefix: str) -> list[Pro
     """
     found: dict[str, Problem] = {}
     string_branch: set[str] = set()
-    for problem, error in zip(problems_from_validation_error(exc, source), exc.errors(),
-                              strict=True):
+    problems = problems_from_validation_error(exc, source, model=WorkloadSchema)
+    for problem, error in zip(problems, exc.errors(), strict=True):
         path = _key_path(error["loc"])
         if error["type"] == "string_type" and isinstance(error.get("input"), dict):
             string_branch.add(path)

@@ -76,7 +76,7 @@ def test_unknown_hardware_path_is_a_file_error() -> None:
     with pytest.raises(ConfigError) as caught:
         space_from_text(text, "t.yaml", ROOT)
     assert [(p.key_path, p.message) for p in caught.value.problems] == [
-        ("hardware.sram.capacity_mb", "unknown key")
+        ("hardware.sram.capacity_mb", "unknown key; did you mean 'capacity_mib'?")
     ]
 
 

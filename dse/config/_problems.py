@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import reprlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from dse.errors import Problem
 
@@ -47,6 +50,88 @@ def _bound(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def closest(word: str, names: Iterable[str]) -> str | None:
+    """The allowed name `word` was most likely meant to be, or None (see `did_you_mean`)."""
+    names = list(names)
+    found = difflib.get_close_matches(word, names, n=1) or [
+        n for n in names if n.lower() == word.lower()
+    ]
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, allowed: Iterable[str], always_list: bool = False) -> str:
+    """`; did you mean 'stacks'?` for the closest allowed name, else the allowed names.
+
+    NOTE: difflib's ratio with its default cutoff (0.6): `stack` -> `stacks`,
+    `capacity_mb` -> `capacity_mib`, `compute_unit` -> `compute`; a word nothing like
+    any allowed name gets the whole list instead, so the author is never left guessing.
+    `always_list` adds the list after a suggestion too: for a fixed vocabulary (the
+    precisions) where the nearest name (`fp4` -> `fp8`) may not be what was meant.
+    """
+    names = list(dict.fromkeys(allowed))
+    if not names:
+        return ""
+    close = closest(word, names)
+    listed = "allowed: " + ", ".join(names)
+    if close is not None:
+        return f"; did you mean {close!r}?" + (f" {listed}" if always_list else "")
+    return f"; {listed}"
+
+
+def unknown_key(key: str, allowed: Iterable[str], always_list: bool = False) -> str:
+    """The message for a key a config section does not have (every config file alike)."""
+    return "unknown key" + did_you_mean(key, allowed, always_list)
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives of `annotation`: Annotated, Optional and unions unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _field_keys(model: type[BaseModel]) -> dict[str, Any]:
+    """The keys a model's section accepts (aliases where set) -> their annotations."""
+    return {
+        (info.alias or name): info.annotation for name, info in model.model_fields.items()
+    }
+
+
+def allowed_keys(model: type[BaseModel], location: Sequence[str | int]) -> list[str]:
+    """The keys allowed in the section at `location` (a pydantic error's `loc`) of `model`.
+
+    Follows fields, list items, dict values and the branch labels pydantic puts in a
+    union's location (`model.InlineTransformer.layerz`); [] when the section is not a
+    model (free-form, or the walk cannot tell).
+    """
+    current: list[Any] = [model]
+    for part in location:
+        following: list[Any] = []
+        for member in (m for c in current for m in _members(c)):
+            if _is_model(member):
+                if isinstance(part, str) and part == member.__name__:
+                    following.append(member)  # the union-branch label of this model
+                elif isinstance(part, str) and part in _field_keys(member):
+                    following.append(_field_keys(member)[part])
+            elif get_origin(member) in (list, tuple, Sequence) and isinstance(part, int):
+                following.extend(get_args(member)[:1])
+            elif get_origin(member) in (dict, Mapping):
+                following.extend(get_args(member)[1:2])
+        current = following
+    keys: set[str] = set()
+    for member in (m for c in current for m in _members(c)):
+        if _is_model(member):
+            keys.update(_field_keys(member))
+    return sorted(keys)
 
 
 def _message(error: Any) -> str:
@@ -99,9 +184,13 @@ def _message(error: Any) -> str:
 
 
 def problems_from_validation_error(
-    exc: ValidationError, source: str, prefix: str = ""
+    exc: ValidationError, source: str, prefix: str = "", model: type[BaseModel] | None = None
 ) -> list[Problem]:
-    """One `Problem` per pydantic error, keyed by the YAML key path (aliases, not field names)."""
+    """One `Problem` per pydantic error, keyed by the YAML key path (aliases, not field names).
+
+    `model` is the model `exc` came from: with it, an unknown key gets the closest
+    allowed key ("did you mean") or the list of allowed keys.
+    """
     problems: list[Problem] = []
     for error in exc.errors(include_url=False):
         location = list(error["loc"])
@@ -111,7 +200,10 @@ def problems_from_validation_error(
             # is the last real element, so say which keys are allowed instead.
             location.pop()
             ctx = error.get("ctx") or {}
-            allowed = ctx.get("expected", "")
-            message = f"unknown key; allowed: {allowed}" if allowed else message
+            allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+            if allowed and location:
+                message = unknown_key(str(location[-1]), allowed, always_list=True)
+        elif error["type"] == "extra_forbidden" and model is not None and location:
+            message = unknown_key(str(location[-1]), allowed_keys(model, location[:-1]))
         problems.append(Problem(source, key_path(location, prefix), message))
     return problems

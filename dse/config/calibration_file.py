@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dse.config._problems import problems_from_validation_error
+from dse.config._problems import did_you_mean, problems_from_validation_error, unknown_key
 from dse.config._yaml import read_yaml_mapping
 from dse.core.calibration import DEFAULT_CALIBRATION, Calibration
 from dse.errors import ConfigError, Problem
@@ -81,8 +81,8 @@ def calibration_from_factors(factors: Mapping[str, Any], source: str,
     for name, value in factors.items():
         where = f"{prefix}.{name}"
         if name not in known:
-            problems.append(Problem(source, where, "unknown factor; known: "
-                                    + ", ".join(sorted(known))))
+            problems.append(Problem(source, where, "unknown factor"
+                                    + did_you_mean(name, sorted(known))))
             continue
         default = known[name]
         if isinstance(default, Mapping):
@@ -93,8 +93,8 @@ def calibration_from_factors(factors: Mapping[str, Any], source: str,
             table = dict(default)
             for key, entry in value.items():
                 if key not in default:
-                    problems.append(Problem(source, f"{where}.{key}", "unknown key; allowed: "
-                                            + ", ".join(default)))
+                    problems.append(Problem(source, f"{where}.{key}",
+                                            unknown_key(str(key), default, always_list=True)))
                 elif (message := _number_problem(entry, name)) is not None:
                     problems.append(Problem(source, f"{where}.{key}", message))
                 else:
@@ -116,7 +116,7 @@ def load_calibration_file(path: str | Path) -> CalibrationFile:
     try:
         doc = _Schema.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation_error(exc, source)) from None
+        raise ConfigError(problems_from_validation_error(exc, source, model=_Schema)) from None
     problems: list[Problem] = []
     if doc.format != FORMAT:
         problems.append(Problem(source, "format", f"must be {FORMAT!r}, got {doc.format!r}"))

@@ -275,7 +275,7 @@ def hardware_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Hardw
     try:
         doc = HardwareFile.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation_error(exc, source)) from None
+        raise ConfigError(problems_from_validation_error(exc, source, model=HardwareFile)) from None
     problems = _cross_field_problems(doc, source)
     if problems:
         raise ConfigError(problems)

@@ -177,7 +177,8 @@ def _operator_from_entry(
     try:
         parsed = schema.model_validate(dict(entry))
     except ValidationError as exc:
-        problems.extend(problems_from_validation_error(exc, source, prefix=where))
+        problems.extend(problems_from_validation_error(exc, source, prefix=where,
+                                                      model=schema))
         return None
     fields = parsed.model_dump()  # field names (pass_), not aliases
     if (
@@ -211,7 +212,7 @@ def operator_workload_from_dict(
     try:
         header = _WorkloadHeader.model_validate(dict(data))
     except ValidationError as exc:
-        problems.extend(problems_from_validation_error(exc, source))
+        problems.extend(problems_from_validation_error(exc, source, model=_WorkloadHeader))
         header = None
     raw_ops = data.get("ops")
     operators: list[Operator] = []

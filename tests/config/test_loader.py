@@ -126,11 +126,11 @@ def test_bad_file_reports_unknown_key_negative_size_and_missing_field_together(
         load_hardware(str(path))
     assert {p.source for p in excinfo.value.problems} == {str(path)}
     assert problems_of(excinfo) == {
-        "sram.capacity_mb": "unknown key",
+        "sram.capacity_mb": "unknown key; did you mean 'capacity_mib'?",
         "hbm.capacity_gib": "must be > 0, got -80",
         "host.kernel_launch_us": "required",
         "compute.peak_dense_tflops.fp4": (
-            "unknown key; allowed: 'fp32', 'tf32', 'bf16', 'fp16', 'fp8' or 'int8'"
+            "unknown key; did you mean 'fp8'? allowed: fp32, tf32, bf16, fp16, fp8, int8"
         ),
         "compute.peak_dense_tflops.bf16": "must be > 0, got 0",
     }
@@ -297,7 +297,7 @@ ops:
             "required; one of matmul, attention, conv2d, elementwise, embedding_lookup, "
             "collective, transfer, sync, scalar_readback, reconfigure"
         ),
-        "ops[6].label": "unknown key",
+        "ops[6].label": "unknown key; allowed: count, op",
         "ops[7].participants": "required",
         "ops[8]": "must be a mapping (op: ...), got int",
     }
@@ -310,7 +310,7 @@ def test_workload_header_problems_are_reported_with_op_problems() -> None:
         )
     assert problems_of(excinfo) == {
         "name": "required",
-        "graph_capture": "unknown key",
+        "graph_capture": "unknown key; did you mean 'graph_captured'?",
         "ops[0].k": "required",
     }
     with pytest.raises(ConfigError) as excinfo:
