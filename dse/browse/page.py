@@ -28,6 +28,7 @@ from dse.browse.detail import design_details, reference_details, reference_names
 from dse.browse.pareto import (
     FEASIBLE_SQL,
     convergence_history,
+    designs_counter,
     hypervolume_frame,
     non_dominated_mask,
 )
@@ -37,6 +38,7 @@ from dse.browse.results import (
     columns_of,
     connect,
     derived_columns,
+    design_groups,
     header,
     hypervolume_references,
     quote_identifier,
@@ -96,8 +98,12 @@ def page_data(results: Results) -> dict[str, Any]:
         feasible_mask = usable & finite
         front = np.zeros(numbers.size, dtype=bool)
         front[feasible_mask] = non_dominated_mask(values[feasible_mask], directions)
+        # one point per distinct design (`design_groups`), as `dse pareto` counts them
+        groups = design_groups(results, con, numbers[front].tolist())
+        on_front = front.copy()
+        front &= np.isin(numbers, groups.representatives)
         front_idx = np.flatnonzero(front)[:MAX_FRONT_POINTS]
-        dominated_idx = _evenly(np.flatnonzero(feasible_mask & ~front), MAX_DOMINATED_POINTS)
+        dominated_idx = _evenly(np.flatnonzero(feasible_mask & ~on_front), MAX_DOMINATED_POINTS)
         infeasible_idx = _evenly(np.flatnonzero(~usable & finite), MAX_INFEASIBLE_POINTS)
         embedded = np.concatenate([front_idx, dominated_idx, infeasible_idx])
         embedded_numbers = numbers[embedded]
@@ -120,6 +126,8 @@ def page_data(results: Results) -> dict[str, Any]:
         for row in cursor.fetchall():
             record = {c: _clean(v) for c, v in zip(row_columns, row, strict=True)}
             record["front"] = record["trial_number"] in front_set
+            if record["front"]:
+                record["trials"] = list(groups.trials[record["trial_number"]])
             designs.append(record)
         detail_numbers = [int(n) for n in numbers[front_idx[:MAX_FRONT_DETAILS]]]
         details = {
@@ -140,7 +148,8 @@ def page_data(results: Results) -> dict[str, Any]:
         hypervolume_references(results),
         values[feasible_mask],
     )
-    history = convergence_history(numbers, values, usable, directions, frame)
+    history = convergence_history(numbers, values, usable, directions, frame,
+                                  count_designs=designs_counter(results))
     return {
         "metadata": meta.model_dump(mode="json"),
         "root": str(results.root),

@@ -4,7 +4,9 @@ Objectives are compared by their declared direction (`maximize` / `minimize` in
 metadata.json). A design is on the front when it is feasible, all its objectives are
 finite, and no other such design is at least as good in every objective and strictly
 better in one. Designs with identical objective vectors are all kept: they are distinct
-designs that nothing dominates.
+designs that nothing dominates. Trials that build the same hardware are one design
+(`dse.browse.results.design_groups`): the front lists it once, as its first trial, with
+every trial that built it.
 
 The non-domination filter and the hypervolume are the search's (`dse.search.pareto`);
 this module adds what browsing needs on top: a pre-filter for a million trials, the
@@ -13,8 +15,9 @@ front as a sorted table, and the history of the front as trials accumulate.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,8 @@ from dse.browse.results import (
     columns_of,
     connect,
     derived_columns,
+    design_groups,
+    design_keys,
     header,
     quote_identifier,
     run_query,
@@ -155,14 +160,19 @@ def convergence_history(
     directions: Sequence[str],
     frame: HypervolumeFrame,
     checkpoints: int = 100,
+    count_designs: Callable[[np.ndarray], Callable[[np.ndarray], int]] | None = None,
 ) -> list[HistoryPoint]:
     """Front size and hypervolume as trials accumulate, at up to `checkpoints` points.
 
     `values` are the objectives of every finished trial (non-feasible rows are ignored).
+    `count_designs(every trial number ever on the front)` returns a counter of the
+    distinct designs among some of them (`designs_counter`); without it every trial
+    counts.
     The front is grown incrementally: at each checkpoint only the previous front and the
     new trials are filtered, so a million trials costs little more than one filter.
     """
     order = np.argsort(trial_numbers, kind="stable")
+    sorted_numbers = np.asarray(trial_numbers, dtype=np.int64)[order]
     values = np.asarray(values, dtype=np.float64)[order]
     usable = np.asarray(feasible, dtype=bool)[order] & np.isfinite(values).all(axis=1)
     total = values.shape[0]
@@ -171,13 +181,20 @@ def convergence_history(
     ends = np.unique(np.linspace(0, total, min(checkpoints, total) + 1).astype(np.int64)[1:])
     history: list[HistoryPoint] = []
     front = np.empty((0, values.shape[1]))
+    front_numbers = np.empty(0, dtype=np.int64)
+    fronts: list[np.ndarray] = []
     start = 0
     feasible_so_far = 0
     for end in ends:
         batch = values[start:end][usable[start:end]]
         feasible_so_far += batch.shape[0]
         candidates = np.vstack([front, batch])
-        front = candidates[non_dominated_mask(candidates, directions)]
+        candidate_numbers = np.concatenate(
+            [front_numbers, sorted_numbers[start:end][usable[start:end]]]
+        )
+        kept = non_dominated_mask(candidates, directions)
+        front, front_numbers = candidates[kept], candidate_numbers[kept]
+        fronts.append(front_numbers)
         history.append(
             HistoryPoint(
                 trials=int(end),
@@ -187,7 +204,36 @@ def convergence_history(
             )
         )
         start = int(end)
+    if count_designs is not None and fronts:
+        count = count_designs(np.unique(np.concatenate(fronts)))
+        history = [
+            dataclasses.replace(point, front_size=count(numbers))
+            for point, numbers in zip(history, fronts, strict=True)
+        ]
     return history
+
+
+def designs_counter(results: Results) -> Callable[[np.ndarray], Callable[[np.ndarray], int]]:
+    """`count_designs` for `convergence_history`: given every trial number that is ever
+    on the front, a counter of distinct designs among some of them, as `design_groups`
+    counts (their keys looked up in one query)."""
+
+    def prepare(all_numbers: np.ndarray) -> Callable[[np.ndarray], int]:
+        con = connect(results)
+        try:
+            keys, _note = design_keys(results, con, all_numbers.tolist())
+        finally:
+            con.close()
+
+        def count(numbers: np.ndarray) -> int:
+            from dse.distinct import group_by_design
+
+            listed = [int(n) for n in numbers]
+            return len(group_by_design(listed, [keys.get(n) for n in listed]))
+
+        return count
+
+    return prepare
 
 
 # --- the front as a table ----------------------------------------------------------------
@@ -198,7 +244,8 @@ class ParetoTable:
     """The front, sorted best-first by the objectives in the order asked for."""
 
     columns: tuple[str, ...]
-    """Parquet column names: trial_number, param_*, objective_*, derived_*."""
+    """trial_number (the design's first trial), trials (every trial that built it), then
+    Parquet column names: param_*, objective_*, derived_*."""
     headers: tuple[str, ...]
     """Display names with units, one per column: `power_w [W]`."""
     rows: tuple[tuple[Any, ...], ...]
@@ -209,8 +256,9 @@ class ParetoTable:
     trials_matching: int
     """Feasible trials that passed `--where` (all feasible ones when there is no filter)."""
     front_size: int
-    """Size of the whole front, before `--top`."""
+    """Distinct designs on the whole front, before `--top`."""
     status: str
+    notes: tuple[str, ...] = ()
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per row, keyed by column name (what `--format json` prints)."""
@@ -370,7 +418,8 @@ def pareto_front(
             else np.empty((0, len(chosen)))
         )
         mask = non_dominated_mask(values, directions)
-        front_numbers = numbers[mask]
+        groups = design_groups(results, con, numbers[mask].tolist())
+        front_numbers = np.asarray(groups.representatives, dtype=np.int64)
         counts = run_query(
             results,
             con,
@@ -400,13 +449,14 @@ def pareto_front(
     finally:
         con.close()
     return ParetoTable(
-        columns=tuple(shown),
-        headers=tuple(header(results, c) for c in shown),
-        rows=tuple(tuple(row) for row in rows),
+        columns=("trial_number", "trials", *shown[1:]),
+        headers=("trial_number", "trials", *(header(results, c) for c in shown[1:])),
+        rows=tuple((row[0], groups.trials[int(row[0])], *row[1:]) for row in rows),
         objectives=chosen,
         trials_total=trials_total,
         trials_feasible=trials_feasible,
         trials_matching=int(numbers.size),
-        front_size=int(front_numbers.size),
+        front_size=groups.size(),
         status=results.metadata.status,
+        notes=(groups.note,) if groups.note else (),
     )

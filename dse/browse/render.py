@@ -35,6 +35,8 @@ def format_value(value: Any) -> str:
 def _json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, tuple):
+        return list(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -43,7 +45,8 @@ def _json_value(value: Any) -> Any:
 def pareto_rich(table: ParetoTable) -> Table:
     out = Table(
         title=(
-            f"Pareto front over {', '.join(table.objectives)}: {table.front_size} designs of "
+            f"Pareto front over {', '.join(table.objectives)}: {table.front_size} distinct "
+            f"designs of "
             f"{table.trials_matching} matching feasible ({table.trials_feasible} feasible, "
             f"{table.trials_total} trials, search {table.status})"
         ),
@@ -58,8 +61,14 @@ def pareto_rich(table: ParetoTable) -> Table:
             escape(head), justify="right" if numeric else "left", style=style, no_wrap=True
         )
     for row in table.rows:
-        out.add_row(*(escape(format_value(v)) for v in row))
+        out.add_row(*(escape(_cell(c, v)) for c, v in zip(table.columns, row, strict=True)))
     return out
+
+
+def _cell(column: str, value: Any) -> str:
+    if column == "trials":  # every trial that built the design: how many in a table
+        return str(len(value))
+    return format_value(value)
 
 
 def natural_width(table: ParetoTable) -> int:
@@ -67,7 +76,7 @@ def natural_width(table: ParetoTable) -> int:
     widths = [len(h) for h in table.headers]
     for row in table.rows:
         for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(format_value(value)))
+            widths[i] = max(widths[i], len(_cell(table.columns[i], value)))
     return sum(widths) + 3 * len(widths) + 1
 
 
@@ -77,7 +86,10 @@ def pareto_csv(table: ParetoTable) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.headers)
     for row in table.rows:
-        writer.writerow(["" if _json_value(v) is None else v for v in row])
+        writer.writerow([
+            " ".join(map(str, v)) if isinstance(v, tuple) else "" if _json_value(v) is None else v
+            for v in row
+        ])
     return buffer.getvalue()
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -392,3 +393,102 @@ def header(results: Results, column: str) -> str:
             break
     unit = unit_of_column(results, column)
     return f"{short} [{unit}]" if unit else short
+
+
+# --- distinct designs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DesignGroups:
+    """Trials grouped by the design they build (`dse.distinct`)."""
+
+    trials: dict[int, tuple[int, ...]]
+    """First trial number of each design -> every trial number that built it."""
+    by_hardware: bool
+    """True: grouped by built hardware; False: by identical parameters only (the space
+    could not be rebuilt from the folder)."""
+    note: str = ""
+
+    @property
+    def representatives(self) -> list[int]:
+        return sorted(self.trials)
+
+    def size(self) -> int:
+        return len(self.trials)
+
+
+_DESIGN_KEYS: dict[tuple[str, str], Any] = {}
+
+
+def _design_keys(results: Results) -> Any:
+    """The `DesignKeys` of this folder's space (cached per folder), or None with why."""
+    cache_key = (str(results.root.resolve()), results.metadata.space_sha256)
+    if cache_key not in _DESIGN_KEYS:
+        from dse.browse.presets import results_space
+        from dse.distinct import DesignKeys
+
+        try:
+            _DESIGN_KEYS[cache_key] = DesignKeys(results_space(results))
+        except ConfigError as exc:
+            _DESIGN_KEYS[cache_key] = "; ".join(p.message for p in exc.problems)[:200]
+    return _DESIGN_KEYS[cache_key]
+
+
+def design_keys(
+    results: Results, con: duckdb.DuckDBPyConnection, numbers: Sequence[int]
+) -> tuple[dict[int, Any], str]:
+    """Trial number -> key of the design it builds (`dse.distinct.DesignKeys.key`), for
+    trials `numbers`, and a note when the space cannot be rebuilt from the folder (then
+    the key is the parameters themselves)."""
+    from dse.distinct import params_key
+
+    wanted = [int(n) for n in numbers]
+    if not wanted:
+        return {}, ""
+    con.register("design_numbers", pa.table({"n": pa.array(wanted, pa.int64())}))
+    param_columns = [f"param_{name}" for name in results.parameter_names]
+    selected = ", ".join(quote_identifier(c) for c in ["trial_number", *param_columns])
+    try:
+        rows = run_query(
+            results, con,
+            f"SELECT {selected} FROM trials WHERE trial_number IN (SELECT n FROM design_numbers)",
+        ).fetchall()
+    finally:
+        con.unregister("design_numbers")
+    points = [
+        (int(row[0]), dict(zip(results.parameter_names, row[1:], strict=True))) for row in rows
+    ]
+    keys_of = _design_keys(results)
+    if isinstance(keys_of, str):
+        note = (f"designs told apart by their parameters only: the space cannot be rebuilt "
+                f"({keys_of})")
+        return {n: params_key(p) for n, p in points}, note
+    return {n: keys_of.key(p) for n, p in points}, ""
+
+
+def design_groups(
+    results: Results, con: duckdb.DuckDBPyConnection, numbers: Sequence[int]
+) -> DesignGroups:
+    """Group trials `numbers` by the design they build: the one place the CLI, the search
+    summary and the page count distinct designs.
+
+    Trials that build the same hardware (the dimensions of a route not taken removed)
+    are one design, shown as its first trial with the list of all of them. Where the
+    space cannot be rebuilt from the folder (a folder without its input copies, moved
+    away from its space file) trials group by identical parameters, and `note` says so.
+    """
+    from dse.distinct import group_by_design
+
+    keys, note = design_keys(results, con, numbers)
+    return DesignGroups(group_by_design(list(keys), list(keys.values())), not note, note)
+
+
+def acting_parameters(results: Results, params: dict[str, Any]) -> tuple[str, ...] | None:
+    """Parameters that act on the design `params` build (None: space not rebuildable)."""
+    keys_of = _design_keys(results)
+    if isinstance(keys_of, str):
+        return None
+    if any(name not in params for name in results.parameter_names):
+        return None
+    acting: tuple[str, ...] = keys_of.acting(params)
+    return acting

@@ -93,6 +93,8 @@ def pareto(
 
     opened = _open(results)
     table = pareto_front(opened, _split_names(objectives), where, top)
+    for note in table.notes:
+        _note(f"note: {note}")
     if table.trials_total == 0:
         _note(f"{results}: no finished trials yet (search {opened.metadata.status})")
     elif table.trials_matching == 0:

@@ -103,9 +103,7 @@ def search(
         + (f"; {summary.resumed_trials} resumed" if summary.resumed_trials else "")
     )
     frame = read_trials(summary.out)
-    front = frame[frame["trial_number"].isin(summary.front_trial_numbers)]
-    # a design NSGA-II proposed again is one design: show its first trial only
-    front = front.drop_duplicates(subset=[f"param_{n}" for n in space.parameters])
+    front = frame[frame["trial_number"].isin(_front_designs(summary.out, summary))]
     first = space.objectives[0]
     front = front.sort_values(
         f"objective_{first.name}", ascending=first.direction == "minimize"
@@ -130,6 +128,20 @@ def search(
         console.print(
             plain(f"... {len(front) - len(shown)} more on the front: `dse pareto {summary.out}`")
         )
+
+
+def _front_designs(out: str, summary: object) -> list[int]:
+    """First trial of each distinct design on the front (`dse.browse.results.design_groups`:
+    what `dse pareto` and the page count)."""
+    from dse.browse.results import connect, design_groups, open_results
+
+    opened = open_results(out)
+    con = connect(opened)
+    try:
+        numbers = list(getattr(summary, "front_trial_numbers", ()))
+        return design_groups(opened, con, numbers).representatives
+    finally:
+        con.close()
 
 
 def resume_command(

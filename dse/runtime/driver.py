@@ -29,6 +29,7 @@ import pyarrow as pa
 import ray
 from ray.exceptions import RayError
 
+from dse.distinct import DesignKeys, group_by_design
 from dse.results.reader import read_trials
 from dse.results.schema import METADATA_FILE, evaluation_metric_names, metadata_document
 from dse.results.schema import outcome_from_trial_row as _row_outcome
@@ -144,9 +145,14 @@ class _Tracker:
         self._numbers = np.empty(0, dtype=np.int64)
         self._values = np.empty((0, len(self.directions)))
         self._hypervolume: float | None = 0.0
+        self._design_keys = DesignKeys(space)
+        self._keys: dict[int, Any] = {}
+        """Design key of each trial on the front (`dse.distinct`), kept as it joins."""
 
     def add(self, numbers: np.ndarray, objectives: np.ndarray, feasible: np.ndarray,
-            failed: np.ndarray) -> None:
+            failed: np.ndarray, params: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Count finished trials; `params` (name -> value per trial) tell which front
+        trials build the same design (without them each trial is its own design)."""
         self.done += len(numbers)
         self.failed += int(np.count_nonzero(failed))
         self.complete += len(numbers) - int(np.count_nonzero(failed))
@@ -154,16 +160,31 @@ class _Tracker:
         if not keep.any():
             return
         self.feasible += int(np.count_nonzero(keep))
+        kept = np.flatnonzero(keep)
         values = np.concatenate([self._values, np.asarray(objectives, dtype=float)[keep]])
         numbers = np.concatenate([self._numbers, np.asarray(numbers, dtype=np.int64)[keep]])
         # keep only the front: dominated points never return to it
         mask = pareto_mask(values, self.directions)
         self._values, self._numbers = values[mask], numbers[mask]
         self._hypervolume = None
+        on_front = set(self._numbers.tolist())
+        for offset, i in enumerate(kept.tolist()):
+            number = int(numbers[len(numbers) - len(kept) + offset])
+            if number in on_front:
+                self._keys[number] = (
+                    self._design_keys.key({n: v[i] for n, v in params.items()})
+                    if params is not None else None
+                )
+        self._keys = {n: k for n, k in self._keys.items() if n in on_front}
 
     @property
     def front(self) -> tuple[int, ...]:
         return tuple(int(n) for n in self._numbers)
+
+    @property
+    def front_designs(self) -> int:
+        """Distinct designs on the front: what `dse pareto` and the page count too."""
+        return len(group_by_design(list(self._keys), list(self._keys.values())))
 
     @property
     def hypervolume(self) -> float:
@@ -455,7 +476,10 @@ class _Driver:
                         "driver was killed before the trial's parameters were stored")
                     lost.append((trial, outcome))
                 self.resumed += 1
-            self.tracker.add(*_tracker_arrays(row_arrays(self.space, committed)))
+            numbers, objectives, feasible, failed = _tracker_arrays(
+                row_arrays(self.space, committed))
+            self.tracker.add(numbers, objectives, feasible, failed,
+                             params=_param_columns(self.space, committed))
         self.done = self.tracker.done
         self.done_at_start = self.done
         if lost:
@@ -525,7 +549,9 @@ class _Driver:
                     self.directions,
                 )
             self.tracker.add(np.asarray([t.number for t in trials]), result.objectives,
-                             result.feasible, result.failed)
+                             result.feasible, result.failed,
+                             params={n: [t.params.get(n) for t in trials]
+                                     for n in self.space.parameters})
         self.done = self.tracker.done
         self.folder.upload_journal()
 
@@ -545,10 +571,17 @@ class _Driver:
                 elapsed_s=elapsed,
                 trials_per_s=fresh / elapsed if elapsed > 0 else 0.0,
                 feasible_share=t.feasible / t.done if t.done else 0.0,
-                front_size=len(t.front),
+                front_size=t.front_designs,
                 hypervolume=t.hypervolume,
             )
         )
+
+
+def _param_columns(space: SearchSpace, frame: Any) -> dict[str, list[Any]]:
+    """name -> value per row of the `param_*` columns of committed rows (pandas or Arrow)."""
+    if hasattr(frame, "column"):
+        return {n: frame.column(f"param_{n}").to_pylist() for n in space.parameters}
+    return {n: frame[f"param_{n}"].tolist() for n in space.parameters}
 
 
 def _tracker_arrays(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:

@@ -157,7 +157,7 @@ class SteadySearch:
         self.sampler.tell_batch(unit, minimised_objectives(objectives, d.directions),
                                 np.where(failed, np.inf, total_violation(constraints)))
         self.sampler.remember(unit)
-        d.tracker.add(numbers, objectives, feasible, failed)
+        d.tracker.add(numbers, objectives, feasible, failed, params=columns)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -234,6 +234,8 @@ class SteadySearch:
             ]
 
     def _commit(self, buffer: list[tuple[_Chunk, ChunkResult]]) -> None:
+        from dse.runtime.driver import _param_columns
+
         d = self.d
         first = d.done
         trials, evaluations = [], []
@@ -259,5 +261,6 @@ class SteadySearch:
             started=min(chunk.submitted for chunk, _ in buffer),
         )
         d.tracker.add(np.arange(first, offset), objectives,
-                      np.concatenate([r.feasible for r in results]), failed)
+                      np.concatenate([r.feasible for r in results]), failed,
+                      params=_param_columns(self.space, pa.concat_tables(trials)))
         d.done = offset

@@ -70,8 +70,8 @@ def test_pareto_table_and_csv_carry_units(small_results):
     as_csv = invoke("pareto", small_results, "--format", "csv", "--where", "hbm_stacks >= 4")
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
-    assert rows[0][:3] == ["trial_number", "sram_mib [MiB]", "hbm_stacks"]
-    assert len(rows) > 2 and all(int(r[2]) >= 4 for r in rows[1:])
+    assert rows[0][:4] == ["trial_number", "trials", "sram_mib [MiB]", "hbm_stacks"]
+    assert len(rows) > 2 and all(int(r[3]) >= 4 for r in rows[1:])
 
 
 def test_show_prints_the_breakdown_beside_a_reference(small_results):

@@ -193,3 +193,29 @@ def test_steady_search_rebuilds_a_lost_journal_from_the_rows(ray_cluster: None,
     assert [t.number for t in study.trials] == list(range(30))
     assert study.metric_names == ["score", "power_w", "unit_cost_usd"]
     assert read_trials(out)["trial_number"].tolist() == list(range(30))
+
+
+def test_progress_counts_distinct_designs_on_the_front() -> None:
+    """Trials that differ only in the route not taken are one design in the progress
+    line's front, as in `dse pareto` (the SRAM-vs-HBM space)."""
+    from dse.runtime.driver import _Tracker
+
+    space = load_space(Path(__file__).resolve().parents[2] / "search_spaces" / "sram_vs_hbm.yaml")
+    tracker = _Tracker(space, [0.0, 1000.0, 50000.0], [1.0, 1.0, 1.0])
+    params = {
+        "memory_route": ["hbm", "hbm", "ddr", "ddr"],
+        "sram_capacity_mib": [64, 64, 512, 512],
+        "clock_mhz": [1500, 1500, 1500, 1500],
+        "hbm_stacks": [5, 5, 2, 7],
+        "ddr_channels": [8, 28, 16, 16],
+    }
+    objectives = np.array([[1.0, 500, 2e4], [1.0, 500, 2e4], [0.8, 300, 1.5e4], [0.8, 300, 1.5e4]])
+    tracker.add(np.arange(4), objectives, np.ones(4, bool), np.zeros(4, bool), params=params)
+    assert len(tracker.front) == 4
+    assert tracker.front_designs == 2
+    # a later trial that dominates one design drops both of its trials
+    tracker.add(np.array([4]), np.array([[1.2, 400, 1.9e4]]), np.ones(1, bool),
+                np.zeros(1, bool), params={k: [v[0]] for k, v in params.items()}
+                | {"sram_capacity_mib": [128]})
+    assert tracker.front_designs == 2
+    assert set(tracker.front) == {2, 3, 4}

@@ -1,0 +1,81 @@
+"""Trials that build the same hardware are one design in `dse pareto`, its counts and the
+page's data (a results folder of the shipped sram_vs_hbm space, written by hand)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dse.browse.page import page_data
+from dse.browse.pareto import pareto_front
+from dse.browse.results import open_results
+from tests.browse.test_cli import invoke
+
+REPO = Path(__file__).resolve().parents[2]
+SPACE = REPO / "search_spaces" / "sram_vs_hbm.yaml"
+ROUTE, SRAM, CLOCK, STACKS, CHANNELS = (
+    "memory_route", "sram_capacity_mib", "clock_mhz", "hbm_stacks", "ddr_channels"
+)
+# (route, sram, clock, stacks, channels) -> (score, power, cost); 1 repeats 0 and 3
+# repeats 2 in the dimension their route does not use; 5 is dominated
+TRIALS = [
+    (("hbm", 64, 1500, 5, 8), (1.0, 500.0, 20000.0)),
+    (("hbm", 64, 1500, 5, 28), (1.0, 500.0, 20000.0)),
+    (("ddr", 512, 1500, 2, 16), (0.8, 300.0, 15000.0)),
+    (("ddr", 512, 1500, 7, 16), (0.8, 300.0, 15000.0)),
+    (("hbm", 64, 1500, 6, 8), (1.1, 520.0, 21000.0)),
+    (("hbm", 32, 1200, 1, 4), (0.5, 600.0, 30000.0)),
+]
+
+
+@pytest.fixture(scope="module")
+def route_results(tmp_path_factory: pytest.TempPathFactory, writer: Any) -> Path:
+    params = [ROUTE, SRAM, CLOCK, STACKS, CHANNELS]
+    n = len(TRIALS)
+    trials: dict[str, list[Any]] = {
+        "trial_number": list(range(n)), "state": ["complete"] * n, "feasible": [True] * n,
+        "infeasible_reason": [""] * n, "error": [""] * n,
+    }
+    for i, name in enumerate(params):
+        trials[f"param_{name}"] = [point[i] for point, _ in TRIALS]
+    for i, name in enumerate(["score", "power_w", "unit_cost_usd"]):
+        trials[f"objective_{name}"] = [values[i] for _, values in TRIALS]
+    data = writer.synthesize(1)
+    data = type(data)(trials, {k: [] for k in data.evaluations}, {})
+    out = writer.write_results(
+        tmp_path_factory.mktemp("routes") / "sram_vs_hbm", data, parts=2,
+        with_references=False, space_file=str(SPACE),
+        parameters=[{"name": p, "unit": "", "kind": "categorical" if p == ROUTE else "int"}
+                    for p in params],
+        objectives=[{"name": "score", "direction": "maximize", "unit": ""},
+                    {"name": "power_w", "direction": "minimize", "unit": "W"},
+                    {"name": "unit_cost_usd", "direction": "minimize", "unit": "USD"}],
+        constraints=[], references=[],
+    )
+    (out / "space.yaml").write_text(SPACE.read_text())
+    return out
+
+
+def test_the_front_lists_each_design_once_with_all_its_trials(route_results):
+    table = pareto_front(open_results(route_results))
+    assert table.front_size == 3
+    assert sorted(row[table.columns.index("trials")] for row in table.rows) == [
+        (0, 1), (2, 3), (4,)
+    ]
+    assert not table.notes
+
+
+def test_every_reading_command_counts_the_same_front(route_results):
+    result = invoke("pareto", route_results, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 3
+    data = page_data(open_results(route_results))
+    assert data["counts"]["front"] == 3
+    assert data["history"][-1]["front_size"] == 3
+    shown = [d for d in data["designs"] if d["front"]]
+    assert sorted(d["trials"] for d in shown) == [[0, 1], [2, 3], [4]]
+    # a repeated trial is neither a second front point nor a dominated one
+    assert {d["trial_number"] for d in data["designs"]} == {0, 2, 4, 5}
