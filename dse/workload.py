@@ -75,6 +75,10 @@ class Elementwise:
     flops: float = 0.0
     dtype: str = "fp32"  # precision of the arithmetic, if any
     count: int = 1
+    saved_bytes: float = 0.0
+    """Bytes of its tensors a training step keeps from this operator's forward pass to its
+    backward pass (e.g. a batch-norm's input and output): live across the step, like a
+    convolution's saved input (see docs/cost-model.md, activations)."""
     op: Literal["elementwise"] = "elementwise"
 
 

@@ -11,6 +11,7 @@ without device-side scalar control.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -95,16 +96,20 @@ def training_phases(workload: ModelWorkload, micro_batch: int | None = None
 
 
 def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[WorkloadMetrics]:
-    """One core call per distinct CNN micro-batch (`cnn.sram_micro_batch`); one for DLRM."""
+    """One core call per distinct CNN micro-batch among the designs' options
+    (`cnn.micro_batch_options`; each design keeps its fastest); one for DLRM."""
     samples = workload.global_batch // workload.system.data_parallel
-    micros = [cnn.sram_micro_batch(hw, workload, samples)
-              if isinstance(workload.model, CnnArchitecture) else samples for hw in designs]
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, hw in enumerate(designs):
+        options = (cnn.micro_batch_options(hw, samples)
+                   if isinstance(workload.model, CnnArchitecture) else [samples])
+        for micro in options:
+            groups[micro].append(i)
     out: list[WorkloadMetrics | None] = [None] * len(designs)
-    for micro in sorted(set(micros)):
-        indices = [i for i, m in enumerate(micros) if m == micro]
+    for micro, indices in sorted(groups.items()):
         for i, metrics in zip(indices, _evaluate_group([designs[i] for i in indices],
                                                        workload, micro), strict=True):
-            out[i] = metrics
+            out[i] = cnn.faster(out[i], metrics, "samples_per_s_per_chip")
     return [m for m in out if m is not None]
 
 

@@ -113,7 +113,7 @@ def sram_micro_batch(hw: Hardware, workload: ModelWorkload, batch: int) -> int:
     on chip when they fit and splits the batch so that one block's activations for a
     micro-batch fit the SRAM left beside the weights and the KV cache, instead of
     streaming feature maps through DDR (Graphcore's batch serialisation, as for CNNs in
-    `evaluators.cnn.sram_micro_batch`). Where the weights do not fit on chip each
+    `evaluators.cnn.micro_batch_options`). Where the weights do not fit on chip each
     micro-batch would stream them from DDR again, so the whole batch runs at once; decode
     steps are not split (one token per sequence: their activations are tiny).
     """

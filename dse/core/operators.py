@@ -98,7 +98,7 @@ class OperatorArrays:
     output_bytes: np.ndarray  # activation written per execution
     backward: np.ndarray  # bool: forward_backward pass
     recompute_flops: np.ndarray  # forward FLOPs a backward pass may redo instead of refetching
-    saved_activation_bytes: np.ndarray  # what the backward refetches otherwise
+    saved_activation_bytes: np.ndarray  # kept from the forward to the backward pass
     causal_visible: np.ndarray  # attention: share of (q, k) pairs a causal mask keeps; else 1
     gather_rows: np.ndarray  # embedding lookups
     gather_row_bytes: np.ndarray
@@ -267,6 +267,7 @@ def _features(op: Operator) -> dict[str, float | int | bool]:
             element_bytes=float(ELEMENT_BYTES.get(op.dtype, 4)),
             input_bytes=float(op.bytes_read),
             output_bytes=float(op.bytes_written),
+            saved_activation_bytes=float(op.saved_bytes),
         )
         return f
     if isinstance(op, EmbeddingLookup):

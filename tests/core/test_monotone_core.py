@@ -119,7 +119,7 @@ operators: st.SearchStrategy[Operator] = st.one_of(
               pass_=passes, count=counts, kv_resident=st.booleans()),
     st.builds(Elementwise, bytes_read=_log_float(1e3, 1e10), bytes_written=_log_float(1e3, 1e10),
               flops=_log_float(1.0, 1e11), dtype=st.sampled_from(["fp32", "bf16"]),
-              count=counts),
+              count=counts, saved_bytes=st.one_of(st.just(0.0), _log_float(1e3, 1e10))),
     st.builds(EmbeddingLookup, rows=_log_int(1000, 10**8), dim=_log_int(4, 512),
               lookups=_log_int(1, 10**6), dtype=st.sampled_from(["fp32", "fp16"]),
               count=counts),

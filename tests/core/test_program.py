@@ -130,6 +130,27 @@ def test_backward_recomputes_instead_of_refetching_when_memory_is_slow(h100: Har
     assert slow_res.bytes_offchip[0, 0] < fast_res.bytes_offchip[0, 0]
 
 
+def test_saved_tensors_that_do_not_fit_together_spill_off_chip_and_back(
+        h100: Hardware) -> None:
+    # GC200 (897 MiB scratchpad, DDR behind it), nothing resident: six passes each save
+    # 200 MB for the backward; each fits alone, the 1.2 GB together do not, so what the
+    # usable SRAM (85 %, 799.5 MB) cannot hold goes to DDR in the forward pass and back in
+    # the backward: 2 x (1.2 GB - 799.5 MB) = 801 MB of DDR traffic, none when each pass
+    # is a phase of its own (a micro-batch whose saved set fits).
+    gc200 = load_hardware("graphcore-gc200")
+    ops = [Elementwise(300e6, 100e6, flops=1e6, dtype="fp16", saved_bytes=200e6)] * 6
+    room = 0.85 * gc200.sram.capacity_bytes
+    together = evaluate_program([gc200], ops, resident_bytes=0.0)
+    apart = evaluate_program([gc200], ops, resident_bytes=0.0, phase_starts=range(1, 6))
+    assert together.bytes_by_level["ddr"].sum() == pytest.approx(2 * (1.2e9 - room))
+    assert apart.bytes_by_level["ddr"].sum() == 0.0
+    assert together.total_time_s[0] > apart.total_time_s[0]
+    # a cache (H100) keeps nothing between operators on purpose: no change there
+    plain = [dataclasses.replace(op, saved_bytes=0.0) for op in ops]
+    assert evaluate_program([h100], ops).total_time_s[0] == evaluate_program(
+        [h100], plain).total_time_s[0]
+
+
 def test_scratchpad_designs_hide_the_next_weights_fetch(h100: Hardware) -> None:
     # a DDR-only scratchpad design: the second GEMM's weights stream in while the first runs
     ddr_design = load_hardware("sambanova-sn10")
