@@ -15,6 +15,7 @@ import duckdb
 from dse.browse.results import (
     BOUND_NAMES,
     Results,
+    band_columns,
     columns_of,
     connect,
     run_query,
@@ -31,6 +32,23 @@ class Figure:
     name: str
     unit: str
     value: Any
+    low: float | None = None
+    high: float | None = None
+    """The error band (`dse.validation.bands`): None where the figure has none (it reads
+    no predicted time, or the folder was written before bands)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Versus:
+    """One objective of a design against a reference chip's."""
+
+    reference: str
+    objective: str
+    relative: float | None
+    """design / reference; None where either is missing or not > 0."""
+    distinguishable: bool | None
+    """False: the difference is inside the error band ("not distinguishable",
+    `dse.validation.bands.objectives_distinguishable`); None: no band to judge by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +64,8 @@ class WorkloadDetail:
     """Seconds attributed to each bound (compute, sram, hbm, ddr, host, interconnect)."""
     bound_by: str
     """The bound that takes the most time; "" when no time was attributed."""
+    band_kind: str = ""
+    """Which error band its times carry (`training-step`, `inference-step`); "" none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +86,8 @@ class DesignDetail:
     objectives: tuple[Figure, ...]
     constraints: tuple[Figure, ...]
     workloads: tuple[WorkloadDetail, ...]
+    versus: tuple[Versus, ...] = ()
+    """Each objective against each reference chip compared with (`with_comparisons`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (NaN becomes None)."""
@@ -103,6 +125,39 @@ def _ordered_figures(
     )
 
 
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _objective_figures(results: Results, row: dict[str, Any]) -> tuple[Figure, ...]:
+    """Objectives with their error bands; the band columns are not figures of their own."""
+    bands = set(band_columns(results, list(row), results.objective_names))
+    figures = []
+    for figure in _ordered_figures(results, {k: v for k, v in row.items() if k not in bands},
+                                   "objective_", results.objective_names):
+        low = _finite(row.get(f"objective_{figure.name}_low"))
+        high = _finite(row.get(f"objective_{figure.name}_high"))
+        figures.append(Figure(figure.name, figure.unit, figure.value, low, high)
+                       if low is not None and high is not None else figure)
+    return tuple(figures)
+
+
+def metric_figure(column: str, value: Any, ratios: tuple[float | None, float | None]
+                   ) -> Figure:
+    """A workload metric, with its band where the row has one and the metric moves with
+    time (`metric_time_exponent`)."""
+    from dse.validation.bands import metric_time_exponent
+
+    name = column.removeprefix("metric_")
+    exponent = metric_time_exponent(name)
+    number = _finite(value)
+    low_ratio, high_ratio = ratios
+    if exponent == 0 or number is None or low_ratio is None or high_ratio is None:
+        return Figure(name, unit_from_name(column), value)
+    ends = sorted((number * low_ratio ** exponent, number * high_ratio ** exponent))
+    return Figure(name, unit_from_name(column), value, ends[0], ends[1])
+
+
 def bound_by(time_by_bound_s: Mapping[str, float | None]) -> str:
     """The bound that takes the most time; "" when no time was attributed."""
     timed = {k: v for k, v in time_by_bound_s.items() if v is not None and math.isfinite(v)}
@@ -115,11 +170,8 @@ def bound_by(time_by_bound_s: Mapping[str, float | None]) -> str:
 def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
     details = []
     for row in rows:
-        metrics = tuple(
-            Figure(c.removeprefix("metric_"), unit_from_name(c), row[c])
-            for c in row
-            if c.startswith("metric_")
-        )
+        ratios = (_finite(row.get("band_low_ratio")), _finite(row.get("band_high_ratio")))
+        metrics = tuple(metric_figure(c, row[c], ratios) for c in row if c.startswith("metric_"))
         bound_columns = [f"bound_{b}_s" for b in BOUND_NAMES if f"bound_{b}_s" in row]
         bound_columns += [
             c for c in row if c.startswith("bound_") and c.endswith("_s") and c not in bound_columns
@@ -138,6 +190,7 @@ def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
                 metrics=metrics,
                 time_by_bound_s=bounds,
                 bound_by=bound_by({b.name: b.value for b in bounds}),
+                band_kind=str(row.get("band_kind") or ""),
             )
         )
     return tuple(details)
@@ -158,7 +211,7 @@ def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]]) 
         derived=tuple(
             f for f in _figures(results, row, "derived_") if f.name not in results.objective_names
         ),
-        objectives=_ordered_figures(results, row, "objective_", results.objective_names),
+        objectives=_objective_figures(results, row),
         constraints=_figures(results, row, "constraint_"),
         workloads=_workloads(evals),
     )
@@ -301,6 +354,39 @@ def reference_details(
     return [found[n] for n in names]
 
 
+def versus(design: DesignDetail, reference: DesignDetail) -> tuple[Versus, ...]:
+    """Each objective of `design` against `reference`'s, flagged where the difference is
+    inside the error band."""
+    from dse.validation.bands import objectives_distinguishable
+
+    out = []
+    for figure in design.objectives:
+        other = next((f for f in reference.objectives if f.name == figure.name), None)
+        value = _finite(figure.value)
+        base = _finite(other.value) if other is not None else None
+        if value is None or base is None or value <= 0 or base <= 0:
+            out.append(Versus(reference.label, figure.name, None, None))
+            continue
+        assert other is not None
+        flag = None
+        if None not in (figure.low, figure.high, other.low, other.high):
+            flag = objectives_distinguishable(
+                (value, float(figure.low), float(figure.high)),  # type: ignore[arg-type]
+                (base, float(other.low), float(other.high)))  # type: ignore[arg-type]
+        out.append(Versus(reference.label, figure.name, value / base, flag))
+    return tuple(out)
+
+
+def with_comparisons(details: Sequence[DesignDetail]) -> list[DesignDetail]:
+    """`details` with each searched design's `versus` every reference chip among them."""
+    from dataclasses import replace
+
+    references = [d for d in details if d.reference]
+    return [d if d.reference or not references else
+            replace(d, versus=tuple(v for r in references for v in versus(d, r)))
+            for d in details]
+
+
 def reference_detail(results: Results, name: str) -> DesignDetail:
     """One reference chip in full."""
     return reference_details(results, [name])[0]
@@ -309,10 +395,13 @@ def reference_detail(results: Results, name: str) -> DesignDetail:
 __all__ = [
     "DesignDetail",
     "Figure",
+    "Versus",
     "WorkloadDetail",
     "design_detail",
     "design_details",
     "reference_detail",
     "reference_details",
     "reference_names",
+    "versus",
+    "with_comparisons",
 ]

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from dse.browse.results import (
     Results,
+    band_columns,
     check_trial_columns,
     columns_of,
     connect,
@@ -431,6 +432,8 @@ def pareto_front(
         shown += [f"param_{name}" for name in results.parameter_names]
         shown += objective_columns
         shown += [f"objective_{n}" for n in results.objective_names if n not in chosen]
+        shown += band_columns(results, columns, [*chosen, *(n for n in results.objective_names
+                                                           if n not in chosen)], con)
         shown += derived_columns(results, columns)
         order = ", ".join(
             f"{quote_identifier('objective_' + name)} "

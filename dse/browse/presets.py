@@ -8,11 +8,12 @@ chips (`dse.search.evaluation.evaluate_references`), in this process.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dse.browse.detail import DesignDetail, Figure, WorkloadDetail, bound_by
+from dse.browse.detail import DesignDetail, Figure, WorkloadDetail, bound_by, metric_figure
 from dse.browse.results import Results, unit_from_name
 from dse.errors import ConfigError, Problem
 
@@ -83,12 +84,14 @@ def evaluate_presets(results: Results, names: Sequence[str]) -> list[DesignDetai
                 feasible=row.feasible,
                 infeasible_reason=row.infeasible_reason,
                 metrics=tuple(
-                    Figure(k, unit_from_name(k), float(v)) for k, v in row.metrics.items()
+                    metric_figure(f"metric_{k}", float(v), row.band[1:])
+                    for k, v in row.metrics.items()
                 ),
                 time_by_bound_s=tuple(
                     Figure(k, "s", float(v)) for k, v in row.time_by_bound_s.items()
                 ),
                 bound_by=bound_by(row.time_by_bound_s),
+                band_kind=row.band[0],
             )
             for row in outcome.workloads
         )
@@ -109,7 +112,8 @@ def evaluate_presets(results: Results, names: Sequence[str]) -> list[DesignDetai
                     if k not in objective_units
                 ),
                 objectives=tuple(
-                    Figure(k, objective_units.get(k, ""), float(v))
+                    Figure(k, objective_units.get(k, ""), float(v),
+                           *_band(outcome.objective_bands.get(k, (math.nan, math.nan))))
                     for k, v in outcome.objectives.items()
                 ),
                 constraints=tuple(Figure(k, "", float(v)) for k, v in outcome.constraints.items()),
@@ -117,3 +121,8 @@ def evaluate_presets(results: Results, names: Sequence[str]) -> list[DesignDetai
             )
         )
     return details
+
+
+def _band(ends: tuple[float, float]) -> tuple[float | None, float | None]:
+    low, high = ends
+    return (low, high) if math.isfinite(low) and math.isfinite(high) else (None, None)

@@ -136,6 +136,37 @@ def _side_by_side(title: str, details: Sequence[DesignDetail]) -> Table:
     return table
 
 
+def _with_band(detail: DesignDetail, name: str) -> Any:
+    """An objective's value, with its error band when it has one: `2.27 (1.84-2.95)`."""
+    figure = next((f for f in detail.objectives if f.name == name), None)
+    if figure is None or figure.low is None or figure.high is None:
+        return figure.value if figure is not None else None
+    return (f"{format_value(figure.value)} ({format_value(figure.low)}-"
+            f"{format_value(figure.high)})")
+
+
+def _versus_rows(table: Table, details: Sequence[DesignDetail]) -> None:
+    """Each design's objectives relative to each reference chip; "not distinguishable"
+    where the difference is inside the error band (docs/cost-model.md, Error bands)."""
+    references = list(dict.fromkeys(v.reference for d in details for v in d.versus))
+    for reference in references:
+        table.add_section()
+        _row(table, Text(f"versus {reference}", style="bold"), "", *([""] * len(details)))
+        objectives = dict.fromkeys(v.objective for d in details for v in d.versus
+                                   if v.reference == reference)
+        for objective in objectives:
+            cells = []
+            for d in details:
+                v = next((v for v in d.versus
+                          if (v.reference, v.objective) == (reference, objective)), None)
+                if v is None or v.relative is None:
+                    cells.append("-")
+                    continue
+                flag = " not distinguishable" if v.distinguishable is False else ""
+                cells.append(f"{v.relative:.3g}x{flag}")
+            _row(table, objective, "x", *cells)
+
+
 def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
     """Overview, per-workload metrics and the time-by-bound breakdown, one column per design."""
     overview = _side_by_side("Design", details)
@@ -158,7 +189,10 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
         overview.add_section()
         _row(overview, Text(label, style="bold"), "", *([""] * len(details)))
         for name, unit, values in rows:
+            if attribute == "objectives":
+                values = [_with_band(d, name) for d in details]
             _row(overview, name, unit, *(format_value(v) for v in values))
+    _versus_rows(overview, details)
     tables = [overview]
 
     workloads = list(dict.fromkeys(w.workload for d in details for w in d.workloads))

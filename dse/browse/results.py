@@ -330,6 +330,21 @@ def hypervolume_references(results: Results) -> list[float | None]:
     return [given.get(name) for name in results.objective_names]
 
 
+def band_columns(results: Results, columns: Sequence[str], names: Sequence[str],
+                 con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """`objective_<name>_low`, `_high` (the error band, `dse.results.schema`) of the
+    objectives `names` that have them; none in folders written before bands. With `con`,
+    only those of objectives with a band in some trial (cost and power have none)."""
+    present = set(columns) - {f"objective_{n}" for n in results.objective_names}
+    names = [n for n in names if {f"objective_{n}_low", f"objective_{n}_high"} <= present]
+    if con is not None and names:
+        counts = run_query(results, con, "SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE isfinite({quote_identifier(f'objective_{n}_low')}))"
+            for n in names) + " FROM trials").fetchall()[0]
+        names = [n for n, count in zip(names, counts, strict=True) if count]
+    return [f"objective_{name}_{end}" for name in names for end in ("low", "high")]
+
+
 def derived_columns(results: Results, columns: Sequence[str]) -> list[str]:
     """`derived_*` columns to show, sorted, leaving out those that repeat an objective.
 
@@ -348,7 +363,7 @@ def unit_of_column(results: Results, column: str) -> str:
     if column.startswith("objective_"):
         name = column.removeprefix("objective_")
         for objective in results.metadata.objectives:
-            if objective.name == name:
+            if name in (objective.name, f"{objective.name}_low", f"{objective.name}_high"):
                 return objective.unit
     if column.startswith("param_"):
         name = column.removeprefix("param_")

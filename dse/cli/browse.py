@@ -171,7 +171,10 @@ def compare(
 
 
 def _print_details(details: list[DesignDetail], format: DetailFormat) -> None:
+    from dse.browse.detail import with_comparisons
     from dse.browse.render import comparison_tables, details_json
+
+    details = with_comparisons(details)
 
     if format is DetailFormat.json:
         sys.stdout.write(details_json(details) + "\n")

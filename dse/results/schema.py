@@ -9,6 +9,12 @@
     OUT/reference_evaluations.parquet the reference chips' (trial, workload) rows
 
 Column names carry units; every part of one folder has the same trial columns.
+
+Error bands (`dse.validation.bands`; written since bands were added, absent in older
+folders, which read as no band): `objective_<name>_low` / `_high` in trials and
+references, NaN for an objective that reads no predicted time; `band_kind`,
+`band_low_ratio`, `band_high_ratio` in evaluations (measured / predicted time at the
+band's two ends: a time metric t lies in [t x low, t x high], a rate in [r / high, r / low]).
 """
 
 from __future__ import annotations
@@ -71,11 +77,23 @@ def trials_schema(space: SearchSpace, with_reference: bool = False) -> pa.Schema
     ]
     fields += [pa.field(f"derived_{name}", pa.float64()) for name in derived_names(space)]
     fields += [pa.field(f"objective_{o.name}", pa.float64()) for o in space.objectives]
+    fields += [pa.field(name, pa.float64()) for name in band_columns(space)]
     fields += [pa.field(f"constraint_{name}", pa.float64()) for name in space.constraints]
     fields.append(pa.field("evaluated_at", TIMESTAMP, nullable=False))
     if with_reference:
         fields.append(pa.field("reference", pa.string(), nullable=False))
     return pa.schema(fields)
+
+
+def band_columns(space: SearchSpace) -> list[str]:
+    """`objective_<name>_low`, `objective_<name>_high` per objective.
+
+    NOTE: a space whose objectives are named `x` and `x_low` would give two columns of one
+    name; the band of such an `x` is left out (its figure is still stored)."""
+    taken = {f"objective_{o.name}" for o in space.objectives}
+    return [f"objective_{o.name}_{end}" for o in space.objectives
+            if not {f"objective_{o.name}_low", f"objective_{o.name}_high"} & taken
+            for end in ("low", "high")]
 
 
 def _param_value(value: Any, arrow_type: pa.DataType) -> Any:
@@ -122,6 +140,11 @@ def trials_table(
             columns[f"objective_{objective.name}"].append(
                 _number(outcome.objectives.get(objective.name))
             )
+        for objective in space.objectives:
+            low, high = outcome.objective_bands.get(objective.name, (math.nan, math.nan))
+            if f"objective_{objective.name}_low" in columns:
+                columns[f"objective_{objective.name}_low"].append(_number(low))
+                columns[f"objective_{objective.name}_high"].append(_number(high))
         for name in space.constraints:
             columns[f"constraint_{name}"].append(_number(outcome.constraints.get(name)))
         columns["evaluated_at"].append(stamp)
@@ -156,6 +179,9 @@ def evaluations_table(
         pa.field("evaluator", pa.string(), nullable=False),
         pa.field("feasible", pa.bool_(), nullable=False),
         pa.field("infeasible_reason", pa.string(), nullable=False),
+        pa.field("band_kind", pa.string(), nullable=False),
+        pa.field("band_low_ratio", pa.float64()),
+        pa.field("band_high_ratio", pa.float64()),
     ]
     fields += [pa.field(f"metric_{m}", pa.float64()) for m in metrics]
     fields += [pa.field(f"bound_{b}_s", pa.float64()) for b in bounds]
@@ -168,6 +194,9 @@ def evaluations_table(
             columns["evaluator"].append(row.evaluator)
             columns["feasible"].append(bool(row.feasible))
             columns["infeasible_reason"].append(row.infeasible_reason)
+            columns["band_kind"].append(row.band[0])
+            columns["band_low_ratio"].append(_number(row.band[1]))
+            columns["band_high_ratio"].append(_number(row.band[2]))
             for m in metrics:
                 columns[f"metric_{m}"].append(_number(row.metrics.get(m)))
             for b in bounds:
@@ -228,5 +257,10 @@ def outcome_from_trial_row(space: SearchSpace, row: Mapping[Any, Any]) -> TrialO
         },
         constraints={
             name: finite_or_nan(row.get(f"constraint_{name}")) for name in space.constraints
+        },
+        objective_bands={
+            o.name: (finite_or_nan(row.get(f"objective_{o.name}_low")),
+                     finite_or_nan(row.get(f"objective_{o.name}_high")))
+            for o in space.objectives
         },
     )

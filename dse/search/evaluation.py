@@ -19,9 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dse.core.calibration import using_calibration
+from dse.errors import ConfigError
 from dse.hardware import Hardware
 from dse.search.expressions import ExpressionError, Value
 from dse.space import SearchSpace, sanitize_name
+from dse.validation.bands import (
+    ErrorBand,
+    band_ratios,
+    metric_time_exponent,
+    objective_interval,
+    suite_workload_bands,
+)
 from evaluators.api import SuiteResult
 
 SuiteEvaluator = Callable[[Sequence[Hardware], str], list[SuiteResult]]
@@ -58,6 +66,10 @@ class WorkloadRow:
     infeasible_reason: str
     metrics: Mapping[str, float]
     time_by_bound_s: Mapping[str, float]
+    band: tuple[str, float, float] = ("", math.nan, math.nan)
+    """Error band of the workload's step (`dse.validation.bands`): kind and measured /
+    predicted time at its two ends; a time metric t lies in [t x low, t x high], a rate
+    r in [r / high, r / low]. Empty kind, NaN: no band (a workload the suite does not name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,9 @@ class TrialOutcome:
     constraints: Mapping[str, float]
     """Relative violation: (value - max) / |max| or (min - value) / |min|; <= 0 satisfied."""
     workloads: tuple[WorkloadRow, ...] = field(default=())
+    objective_bands: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """(low, high) of each objective over the error bands of the workloads it reads;
+    NaN, NaN where it reads no predicted time (cost, area, power) or was not computed."""
 
     def optuna_values(self, directions: Sequence[str]) -> list[float]:
         """Objective values to tell Optuna: NaN replaced by the worst finite value."""
@@ -148,9 +163,18 @@ def _relative_violation(value: float, low: float | None, high: float | None) -> 
     return max(violations)
 
 
-def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: float) -> dict:
+def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: float,
+                     ends: Mapping[str, tuple[float, float]] | None = None) -> dict:
+    """What objective and constraint expressions read. With `ends` (per workload: measured
+    / predicted time at one end of its error band, and its share of the score's weight),
+    the same namespace as if every workload's time were off by that ratio."""
+    ends = ends or {}
+    score = float(result.score)
+    for workload in result.workloads:
+        ratio, share = ends.get(workload.workload, (1.0, 0.0))
+        score *= ratio ** -share  # the score is a weighted geometric mean of throughputs
     namespace: dict[str, Value] = {
-        "score": float(result.score),
+        "score": score,
         "power_w": float(result.power_w),
         "unit_cost_usd": float(unit_cost_usd),
         "die_area_mm2": float(die_area_mm2),
@@ -159,7 +183,9 @@ def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: fl
     sums: dict[str, list[float]] = {}
     for workload in result.workloads:
         prefix = f"workloads.{sanitize_name(workload.workload)}"
+        ratio = ends.get(workload.workload, (1.0, 0.0))[0]
         for metric, value in workload.metrics.items():
+            value = float(value) * ratio ** metric_time_exponent(metric) if ends else value
             namespace[f"{prefix}.{sanitize_name(metric)}"] = float(value)
             if workload.feasible:
                 sums.setdefault(sanitize_name(metric), []).append(float(value))
@@ -168,18 +194,55 @@ def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: fl
     return namespace
 
 
-def _workload_rows(result: SuiteResult) -> tuple[WorkloadRow, ...]:
-    return tuple(
-        WorkloadRow(
+def _workload_rows(result: SuiteResult, bands: Mapping[str, tuple[ErrorBand, float]]
+                   ) -> tuple[WorkloadRow, ...]:
+    rows = []
+    for w in result.workloads:
+        band = bands.get(w.workload, (None, 0.0))[0]
+        rows.append(WorkloadRow(
             workload=w.workload,
             evaluator=w.evaluator,
             feasible=bool(w.feasible),
             infeasible_reason="; ".join(w.infeasible_reasons),
             metrics={k: float(v) for k, v in w.metrics.items()},
             time_by_bound_s={k: float(v) for k, v in w.time_by_bound_s.items()},
-        )
-        for w in result.workloads
-    )
+            band=(band.kind, band.low_ratio, band.high_ratio) if band else ("", math.nan,
+                                                                             math.nan),
+        ))
+    return tuple(rows)
+
+
+def _objective_bands(space: SearchSpace, values: Mapping[str, Value], result: SuiteResult,
+                     chip: ChipFigures, objectives: Mapping[str, float],
+                     bands: Mapping[str, tuple[ErrorBand, float]]
+                     ) -> dict[str, tuple[float, float]]:
+    """Each objective evaluated with every workload at the fast, then the slow, end of its
+    band.
+
+    NOTE: all workloads at the same end together is the fully-correlated reading (one
+    kernel library off the same way everywhere), as for an operator program's total
+    (`operator_interval_s`); the reference chip a score is relative to is held fixed."""
+    at_ends: list[dict[str, float]] = []
+    for end in (0, 1):
+        ratios = {name: (band_ratios(band)[end], share) for name, (band, share) in bands.items()}
+        namespace = {**values, **_suite_namespace(result, chip.die_area_mm2,
+                                                  chip.unit_cost_usd, ratios)}
+        figures: dict[str, float] = {}
+        for name, expression in space.objective_expressions.items():
+            try:
+                figures[name] = float(expression.evaluate(namespace))
+            except (ExpressionError, TypeError, ValueError):
+                figures[name] = math.nan
+        at_ends.append(figures)
+    return {name: objective_interval(value, [at_ends[0][name], at_ends[1][name]])
+            for name, value in objectives.items()}
+
+
+def _suite_bands(suite: str) -> Mapping[str, tuple[ErrorBand, float]]:
+    try:
+        return suite_workload_bands(suite)
+    except ConfigError:  # a suite that does not load has no results to band either
+        return {}
 
 
 def _outcome_from_result(
@@ -220,6 +283,7 @@ def _outcome_from_result(
                 f">= {spec.min:g}"
             )
             reasons.append(f"{name}: {value:.4g} {spec.unit} not {bound}".replace("  ", " "))
+    bands = _suite_bands(space.suite)
     suite_derived = {
         key: float(v) for key, v in namespace.items() if key in _SUITE_KEYS and isinstance(v, float)
     }
@@ -233,7 +297,8 @@ def _outcome_from_result(
         derived={**derived, **suite_derived},
         objectives=objectives,
         constraints=constraints,
-        workloads=_workload_rows(result),
+        workloads=_workload_rows(result, bands),
+        objective_bands=_objective_bands(space, values, result, chip, objectives, bands),
     )
 
 

@@ -28,6 +28,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -188,6 +189,63 @@ def operator_interval_s(op_kinds: Sequence[str], bounds: Sequence[str],
 def workload_band(kind: str, bands: Mapping[str, ErrorBand] = SHIPPED_BANDS) -> ErrorBand:
     """The band of a model-level workload's step (`training` or `inference`)."""
     return bands["training-step" if kind == "training" else "inference-step"]
+
+
+def metric_time_exponent(metric: str) -> int:
+    """How a workload metric moves with the model's time error: +1 a time (scales with
+    measured / predicted), -1 a rate (throughput, achieved FLOP/s, utilisation: scales
+    inversely), 0 no band (power, energy, memory, counts: the bands are derived from time
+    residuals only, and say nothing about those)."""
+    if "_per_s" in metric or metric.endswith(("tflops_per_chip", "flops_utilization")):
+        return -1
+    return 1 if metric.endswith("_s") else 0
+
+
+def band_ratios(band: ErrorBand | None) -> tuple[float, float]:
+    """(fast end, slow end) measured / predicted time ratios; (1, 1) without a band."""
+    return (band.low_ratio, band.high_ratio) if band is not None else (1.0, 1.0)
+
+
+def suite_workload_bands(suite: str) -> dict[str, tuple[ErrorBand, float]]:
+    """Each workload of a suite by name: its step band and its share of the score weight."""
+    return dict(_suite_workload_bands(suite))
+
+
+@lru_cache(maxsize=32)
+def _suite_workload_bands(suite: str) -> tuple[tuple[str, tuple[ErrorBand, float]], ...]:
+    from evaluators.suites import load_suite
+
+    entries = load_suite(suite).entries
+    total = sum(e.weight for e in entries)
+    return tuple((e.workload.name, (workload_band(e.workload.kind), e.weight / total))
+                 for e in entries)
+
+
+def objective_interval(value: float, ends: Sequence[float]) -> tuple[float, float]:
+    """An objective's band from its values at the two ends of the bands; NaN, NaN when it
+    does not move (it reads no predicted time: cost, area, power) or is not finite."""
+    low, high = min(ends), max(ends)
+    if not (math.isfinite(value) and math.isfinite(low) and math.isfinite(high)):
+        return math.nan, math.nan
+    if high - low <= 1e-12 * max(abs(value), 1e-300):
+        return math.nan, math.nan
+    return low, high
+
+
+def objectives_distinguishable(design: tuple[float, float, float],
+                               reference: tuple[float, float, float]) -> bool | None:
+    """Whether a design's objective differs from a reference's by more than the band
+    allows; each is (value, low, high). None where either has no band (or is not > 0).
+
+    NOTE: the band of each objective is turned into a ratio band around its value and the
+    wider of the two is used with `distinguishable` (the conservative reading)."""
+    spreads = []
+    for value, low, high in (design, reference):
+        if not all(math.isfinite(x) and x > 0 for x in (value, low, high)):
+            return None
+        spreads.append(ErrorBand("objective", low / value, high / value, 0))
+    wider = max(spreads, key=lambda b: b.high_ratio / b.low_ratio)
+    return distinguishable(design[0] / reference[0], wider)
 
 
 def distinguishable(relative: float, band: ErrorBand) -> bool:

@@ -46,10 +46,20 @@ def test_rows_round_trip_to_outcomes() -> None:
     back = outcome_from_trial_row(space, row)
     assert back.objectives == outcomes[0].objectives
     assert back.constraints == outcomes[0].constraints
+    assert back.objective_bands["score"] == outcomes[0].objective_bands["score"]
+    assert row["objective_score_low"] < row["objective_score"] < row["objective_score_high"]
+    assert math.isnan(row["objective_unit_cost_usd_low"])
+    # a row of a folder written before bands reads as no band
+    old = {k: v for k, v in row.items() if not k.endswith(("_low", "_high"))}
+    assert all(math.isnan(v) for v in outcome_from_trial_row(space, old).objective_bands["score"])
     assert back.feasible == outcomes[0].feasible
     evaluations = evaluations_table(outcomes)
     assert evaluations.num_rows == len(outcomes[0].workloads) == 4
     assert "bound_compute_s" in evaluations.column_names
+    assert set(evaluations.column("band_kind").to_pylist()) == {"inference-step"}
+    assert all(low < 1 < high for low, high in zip(
+        evaluations.column("band_low_ratio").to_pylist(),
+        evaluations.column("band_high_ratio").to_pylist(), strict=True))
     assert all(not math.isnan(v) for v in evaluations.column("metric_power_w").to_pylist())
 
 

@@ -102,3 +102,20 @@ def test_references_are_evaluated_on_the_same_objectives(space) -> None:  # type
     # the suite's reference chip scores exactly 1
     assert outcomes[0].objectives["score"] == pytest.approx(1.0)
     assert outcomes[1].objectives["score"] > 1.5
+
+
+def test_objectives_that_read_predicted_times_carry_their_error_band(space) -> None:  # type: ignore[no-untyped-def]
+    from dse.validation.bands import SHIPPED_BANDS
+
+    (outcome,) = evaluate_references(space, [load_hardware("nvidia-h100-sxm")])
+    inference = SHIPPED_BANDS["inference-step"]  # llm-serving: every workload is inference
+    assert {w.band for w in outcome.workloads} == {
+        ("inference-step", inference.low_ratio, inference.high_ratio)}
+    score = outcome.objectives["score"]
+    # a throughput at the slow end of the band is the prediction / high ratio, and so the
+    # score (a geometric mean of throughputs); the fast end / low ratio
+    assert outcome.objective_bands["score"] == pytest.approx(
+        (score / inference.high_ratio, score / inference.low_ratio))
+    # cost and power read no predicted time: no band
+    assert all(math.isnan(v) for v in outcome.objective_bands["unit_cost_usd"])
+    assert all(math.isnan(v) for v in outcome.objective_bands["power_w"])
