@@ -26,6 +26,8 @@ import yaml
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dse.config._problems import problems_from_validation_error
+from dse.config._types import Count, Flag, Number
 from dse.errors import ConfigError, Problem
 from dse.hardware import Hardware
 from dse.units import CM2, GIGA, MM2, TERA
@@ -44,12 +46,16 @@ DEFAULT_ECONOMICS_FILE = "economics.yaml"
 # The economics file: strict schema (extra="forbid"), every problem reported at once.
 # ---------------------------------------------------------------------------------------
 
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+# NOTE: the strict config types (dse/config/_types.py): a number written as a string
+# ('300') or a boolean (true) is refused, never coerced, as in every other config file.
+PositiveFloat = Annotated[Number, Field(gt=0)]
+NonNegativeFloat = Annotated[Number, Field(ge=0)]
+NonNegativeCount = Annotated[Count, Field(ge=0)]
+PositiveCount = Annotated[Count, Field(ge=1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _EssayModel(_Strict):
@@ -58,7 +64,7 @@ class _EssayModel(_Strict):
     normalised_at_node_nm: PositiveFloat
     a100_card_price_usd: PositiveFloat
     server_price_usd: PositiveFloat
-    gpus_per_server: Annotated[int, Field(ge=1)]
+    gpus_per_server: PositiveCount
 
 
 class _WaferModel(_Strict):
@@ -69,7 +75,7 @@ class _WaferModel(_Strict):
 
 class _YieldModel(_Strict):
     cluster_alpha: PositiveFloat
-    beyond_reticle_spare_unit_fraction: Annotated[float, Field(ge=0, lt=1)]
+    beyond_reticle_spare_unit_fraction: Annotated[Number, Field(ge=0, lt=1)]
 
 
 class _MacroVsBitcell(_Strict):
@@ -120,10 +126,10 @@ class _CalibrationChipModel(_Strict):
     die_area_mm2: PositiveFloat
     peak_16bit_tflops: PositiveFloat
     sram_mbyte: NonNegativeFloat
-    hbm_stacks: Annotated[int, Field(ge=0)]
-    ddr_channels: Annotated[int, Field(ge=0)]
+    hbm_stacks: NonNegativeCount
+    ddr_channels: NonNegativeCount
     link_gbyte_s_per_direction: NonNegativeFloat
-    use_in_fit: bool
+    use_in_fit: Flag
 
 
 class _MemoryModel(_Strict):
@@ -134,7 +140,7 @@ class _MemoryModel(_Strict):
 class _PackagingModel(_Strict):
     cowos_reference_usd: PositiveFloat
     cowos_reference_die_area_mm2: PositiveFloat
-    cowos_reference_hbm_stacks: Annotated[int, Field(ge=0)]
+    cowos_reference_hbm_stacks: NonNegativeCount
     hbm_footprint_mm2: NonNegativeFloat
     assembly_and_test_usd: NonNegativeFloat
 
@@ -142,9 +148,9 @@ class _PackagingModel(_Strict):
 class _TcoModel(_Strict):
     default_years: PositiveFloat
     default_power_price_usd_per_kwh: NonNegativeFloat
-    default_pue: Annotated[float, Field(ge=1)]
-    default_average_power_fraction: Annotated[float, Field(gt=0, le=1)]
-    default_volume: Annotated[int, Field(ge=1)]
+    default_pue: Annotated[Number, Field(ge=1)]
+    default_average_power_fraction: Annotated[Number, Field(gt=0, le=1)]
+    default_volume: PositiveCount
 
 
 class _PurchaseModel(_Strict):
@@ -201,7 +207,7 @@ class CalibrationChip:
     hbm_stacks: int
     ddr_channels: int
     link_bandwidth_byte_per_s: float
-    use_in_fit: bool
+    use_in_fit: Flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,14 +265,6 @@ class EconomicsParameters:
         return self.nodes[int(node_class_index([process_node_nm], self)[0])]
 
 
-def _problems_from_validation(exc: ValidationError, source: str) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        key_path = ".".join(str(part) for part in error["loc"])
-        problems.append(Problem(source, key_path, f"{error['msg']} (got {error.get('input')!r})"))
-    return problems
-
-
 def parse_economics_parameters(document: Any, source: str) -> EconomicsParameters:
     """Validate an economics document (parsed YAML) and build SI parameters.
 
@@ -275,7 +273,8 @@ def parse_economics_parameters(document: Any, source: str) -> EconomicsParameter
     try:
         parsed = _EconomicsFile.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(_problems_from_validation(exc, source)) from None
+        raise ConfigError(problems_from_validation_error(exc, source, model=_EconomicsFile)
+                          ) from None
     return _build_parameters(parsed, source)
 
 

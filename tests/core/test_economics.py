@@ -382,7 +382,7 @@ class TestBadInput:
         with pytest.raises(ConfigError) as caught:
             parse_economics_parameters(broken, "economics.yaml")
         paths = {problem.key_path for problem in caught.value.problems}
-        assert "nodes.0.wafer_price_usd" in paths
+        assert "nodes[0].wafer_price_usd" in paths  # key paths as in every config file
         assert "memory.hbm_price_usd_per_gbytes" in paths
         assert "tco.default_pue" in paths
         assert all(problem.source == "economics.yaml" for problem in caught.value.problems)
