@@ -51,7 +51,12 @@ SAMPLERS: tuple[str, ...] = ("async_nsga2", "nsga2", "nsga3", "tpe", "gp", "rand
 SUITE_METRICS: Mapping[str, str] = {
     "score": "throughput on the suite relative to its reference chip (1.0 = reference)",
     "power_w": "weighted mean power per chip over the suite's workloads, W",
-    "unit_cost_usd": "manufacturing cost of one chip (dse.core.economics), USD",
+    "unit_cost_usd": "cost of one chip at the space's volume: manufacturing_cost_usd + "
+    "nre_per_unit_usd (dse.core.economics), USD",
+    "manufacturing_cost_usd": "making one chip: good dies, memory, packaging; no NRE, USD",
+    "nre_per_unit_usd": "design cost (NRE) spread over economics.volume_units chips, USD",
+    "nre_usd": "design cost (NRE) of the chip's process node, USD",
+    "volume_units": "chips the NRE is spread over (economics.volume_units), count",
     "die_area_mm2": "die area of the design (dse.core.economics), mm^2",
     "infeasible_workloads": "number of workloads in the suite the design cannot run",
 }
@@ -211,6 +216,18 @@ class ObjectiveSpec(BaseModel):
     )
 
 
+class EconomicsSpec(BaseModel):
+    """How the space's chips are costed."""
+
+    model_config = _STRICT
+
+    volume_units: str | Number = Field(
+        description="chips made of a design, over which its NRE is amortised: a number, or "
+        "an expression over parameters, constants and derived values (default: "
+        "tco.default_volume of dse/data/economics.yaml, 10,000)",
+    )
+
+
 class SamplerSpec(BaseModel):
     model_config = _STRICT
 
@@ -276,6 +293,9 @@ class SpaceFile(BaseModel):
         default=None, description="calibration file written by `dse calibrate` (relative to "
         "this file); every design of the search, references included, is evaluated with it"
     )
+    economics: EconomicsSpec | None = Field(
+        default=None, description="costing: the volume NRE is amortised over"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -317,6 +337,8 @@ class SearchSpace:
     calibration: Calibration | None = None
     """The file's `calibration:` (frozen; travels to workers with the space); None: the
     shipped calibration."""
+    volume_expression: Expression | None = None
+    """`economics.volume_units`; None: the economics file's default volume."""
 
     @property
     def name(self) -> str:
@@ -349,6 +371,12 @@ class SearchSpace:
 
     def midpoint(self) -> dict[str, ScalarChoice]:
         return {name: p.midpoint() for name, p in self.spec.parameters.items()}
+
+    def volume_units(self, values: Mapping[str, Value]) -> float | None:
+        """Chips the design's NRE is amortised over (None: the economics default)."""
+        if self.volume_expression is None:
+            return None
+        return float(self.volume_expression.evaluate(values))
 
     def values(self, params: Mapping[str, Any]) -> dict[str, Value]:
         """Parameters, constants, base values and derived quantities for one point."""
@@ -597,6 +625,16 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
         if expression is not None:
             objective_expressions[objective.name] = expression
 
+    volume_expression = None
+    if spec.economics is not None:
+        volume_expression = _compile(
+            spec.economics.volume_units, "economics.volume_units", known, problems, source
+        )
+        volume = spec.economics.volume_units
+        if isinstance(volume, int | float) and not isinstance(volume, bool) and volume < 1:
+            problems.append(Problem(source, "economics.volume_units",
+                                    f"must be at least 1 chip, got {volume:g}"))
+
     calibration = None
     if spec.calibration is not None:
         try:
@@ -630,6 +668,7 @@ def space_from_text(text: str, source: str, space_dir: Path | None = None) -> Se
         constraint_expressions=constraint_expressions,
         objective_expressions=objective_expressions,
         calibration=calibration,
+        volume_expression=volume_expression,
     )
     structural = structural_problems(space)
     if structural:

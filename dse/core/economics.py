@@ -839,6 +839,16 @@ class ChipEconomics:
         """Per-package cost without NRE."""
         return self.unit_cost_usd - self.nre_usd / self.volume
 
+    @property
+    def manufacturing_cost_usd(self) -> float:
+        """Making one package: good dies + memory + packaging (`variable_cost_usd`)."""
+        return self.variable_cost_usd
+
+    @property
+    def nre_per_unit_usd(self) -> float:
+        """NRE amortised over `volume`: `unit_cost_usd - manufacturing_cost_usd`."""
+        return self.nre_usd / self.volume
+
     def energy_cost_usd(
         self,
         years: float | None = None,
@@ -912,6 +922,17 @@ class EconomicsBatch:
     def variable_cost_usd(self) -> FloatArray:
         """Per-package cost without NRE."""
         result: FloatArray = self.unit_cost_usd - self.nre_usd / self.volume
+        return result
+
+    @property
+    def manufacturing_cost_usd(self) -> FloatArray:
+        """Making one package: good dies + memory + packaging (`variable_cost_usd`)."""
+        return self.variable_cost_usd
+
+    @property
+    def nre_per_unit_usd(self) -> FloatArray:
+        """NRE amortised over `volume`, per design."""
+        result: FloatArray = self.nre_usd / self.volume
         return result
 
     def tco_usd(

@@ -22,7 +22,7 @@ from dse.core.calibration import using_calibration
 from dse.errors import ConfigError
 from dse.hardware import Hardware
 from dse.search.expressions import ExpressionError, Value
-from dse.space import SearchSpace, sanitize_name
+from dse.space import SUITE_METRICS, SearchSpace, sanitize_name
 from dse.validation.bands import (
     ErrorBand,
     band_ratios,
@@ -33,7 +33,8 @@ from dse.validation.bands import (
 from evaluators.api import SuiteResult
 
 SuiteEvaluator = Callable[[Sequence[Hardware], str], list[SuiteResult]]
-Economics = Callable[[Sequence[Hardware]], list["ChipFigures"]]
+Economics = Callable[[Sequence[Hardware], Sequence[float | None] | None], list["ChipFigures"]]
+"""Designs and each one's volume (None: the economics default) -> their `ChipFigures`."""
 
 UNBUILDABLE_VIOLATION = 1.0e6
 """Constraint value told to Optuna for a point that could not be built at all.
@@ -122,20 +123,37 @@ class ChipFigures:
 
     die_area_mm2: float
     unit_cost_usd: float
-    """inf when the die cannot be made (larger than the usable wafer)."""
+    """manufacturing_cost_usd + nre_per_unit_usd; inf when the die cannot be made (larger
+    than the usable wafer)."""
     infeasible_reasons: tuple[str, ...] = ()
+    manufacturing_cost_usd: float = math.nan
+    """Good dies + memory + packaging of one chip, no NRE."""
+    nre_usd: float = math.nan
+    nre_per_unit_usd: float = math.nan
+    """nre_usd / volume_units."""
+    volume_units: float = math.nan
 
 
-def default_economics(designs: Sequence[Hardware]) -> list[ChipFigures]:
-    """Die area and unit cost per design from `dse.core.economics`, as one array batch.
+def default_economics(
+    designs: Sequence[Hardware], volumes: Sequence[float | None] | None = None
+) -> list[ChipFigures]:
+    """Die area and costs per design from `dse.core.economics`, as one array batch.
 
     The design's own `technology.die_area_mm2` is used when it has one (search spaces
-    set it from their area budget); otherwise the economics model estimates it.
+    set it from their area budget); otherwise the economics model estimates it. NRE is
+    amortised over each design's volume (None: `tco.default_volume` of the economics
+    file).
     """
     from dse.core import economics
     from dse.units import MM2
 
-    batch = economics.chip_economics_batch(economics.EconomicsInputs.from_hardware(designs))
+    params = economics.default_economics_parameters()
+    volume = None
+    if volumes is not None and any(v is not None for v in volumes):
+        volume = [params.default_volume if v is None else v for v in volumes]
+    batch = economics.chip_economics_batch(
+        economics.EconomicsInputs.from_hardware(designs), volume, params
+    )
     figures = []
     for i in range(len(designs)):
         reasons: tuple[str, ...] = ()
@@ -146,6 +164,10 @@ def default_economics(designs: Sequence[Hardware]) -> list[ChipFigures]:
                 die_area_mm2=float(batch.die_area_m2[i] / MM2),
                 unit_cost_usd=float(batch.unit_cost_usd[i]),
                 infeasible_reasons=tuple(reasons),
+                manufacturing_cost_usd=float(batch.manufacturing_cost_usd[i]),
+                nre_usd=float(batch.nre_usd[i]),
+                nre_per_unit_usd=float(batch.nre_per_unit_usd[i]),
+                volume_units=float(batch.volume[i]),
             )
         )
     return figures
@@ -163,7 +185,7 @@ def _relative_violation(value: float, low: float | None, high: float | None) -> 
     return max(violations)
 
 
-def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: float,
+def _suite_namespace(result: SuiteResult, chip: ChipFigures,
                      ends: Mapping[str, tuple[float, float]] | None = None) -> dict:
     """What objective and constraint expressions read. With `ends` (per workload: measured
     / predicted time at one end of its error band, and its share of the score's weight),
@@ -176,8 +198,12 @@ def _suite_namespace(result: SuiteResult, die_area_mm2: float, unit_cost_usd: fl
     namespace: dict[str, Value] = {
         "score": score,
         "power_w": float(result.power_w),
-        "unit_cost_usd": float(unit_cost_usd),
-        "die_area_mm2": float(die_area_mm2),
+        "unit_cost_usd": float(chip.unit_cost_usd),
+        "manufacturing_cost_usd": float(chip.manufacturing_cost_usd),
+        "nre_per_unit_usd": float(chip.nre_per_unit_usd),
+        "nre_usd": float(chip.nre_usd),
+        "volume_units": float(chip.volume_units),
+        "die_area_mm2": float(chip.die_area_mm2),
         "infeasible_workloads": float(sum(1 for w in result.workloads if not w.feasible)),
     }
     sums: dict[str, list[float]] = {}
@@ -225,8 +251,7 @@ def _objective_bands(space: SearchSpace, values: Mapping[str, Value], result: Su
     at_ends: list[dict[str, float]] = []
     for end in (0, 1):
         ratios = {name: (band_ratios(band)[end], share) for name, (band, share) in bands.items()}
-        namespace = {**values, **_suite_namespace(result, chip.die_area_mm2,
-                                                  chip.unit_cost_usd, ratios)}
+        namespace = {**values, **_suite_namespace(result, chip, ratios)}
         figures: dict[str, float] = {}
         for name, expression in space.objective_expressions.items():
             try:
@@ -255,7 +280,7 @@ def _outcome_from_result(
 ) -> TrialOutcome:
     namespace: dict[str, Value] = {
         **values,
-        **_suite_namespace(result, chip.die_area_mm2, chip.unit_cost_usd),
+        **_suite_namespace(result, chip),
     }
     reasons: list[str] = list(result.infeasible_reasons) if not result.feasible else []
     if not result.feasible and not reasons:
@@ -302,9 +327,7 @@ def _outcome_from_result(
     )
 
 
-_SUITE_KEYS = frozenset(
-    {"score", "power_w", "unit_cost_usd", "die_area_mm2", "infeasible_workloads"}
-)
+_SUITE_KEYS = frozenset(SUITE_METRICS)
 
 
 def _nan_map(names: Sequence[str]) -> dict[str, float]:
@@ -365,7 +388,7 @@ def evaluate_hardware(
     try:
         with using_calibration(space.calibration):
             results = suite_evaluator(designs, space.suite)
-        figures = economics(designs)
+        figures = economics(designs, [_volume(space, v) for v in values])
         batch = list(zip(results, figures, strict=True))
     except Exception:
         # NOTE: one bad design must not fail its whole batch: re-run one by one so the
@@ -390,6 +413,17 @@ def evaluate_hardware(
     ]
 
 
+def _volume(space: SearchSpace, values: Mapping[str, Value]) -> float | None:
+    """The space's `economics.volume_units` for one design; None (the economics default)
+    when the space sets none or it reads a parameter a reference chip does not have."""
+    # NOTE: a reference chip has constants but no parameters: a volume given as a number
+    # or over constants applies to it too, so both sides amortise NRE alike.
+    try:
+        return space.volume_units(values)
+    except (ExpressionError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _evaluate_single_or_fail(
     space: SearchSpace,
     point: PointToEvaluate,
@@ -401,7 +435,7 @@ def _evaluate_single_or_fail(
 ) -> TrialOutcome:
     try:
         (result,) = suite_evaluator([design], space.suite)
-        (chip,) = economics([design])
+        (chip,) = economics([design], [_volume(space, values)])
     except Exception as exc:
         return _failed(space, point, derived, _describe(exc))
     return _outcome_from_result(space, point, values, derived, result, chip)

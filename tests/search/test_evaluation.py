@@ -119,3 +119,44 @@ def test_objectives_that_read_predicted_times_carry_their_error_band(space) -> N
     # cost and power read no predicted time: no band
     assert all(math.isnan(v) for v in outcome.objective_bands["unit_cost_usd"])
     assert all(math.isnan(v) for v in outcome.objective_bands["power_w"])
+
+
+def test_cost_splits_into_manufacturing_and_nre_over_the_spaces_volume(space) -> None:  # type: ignore[no-untyped-def]
+    """unit_cost_usd = manufacturing_cost_usd + nre_usd / volume_units; the volume is the
+    space's `economics.volume_units` (a number or an expression over parameters)."""
+    from dse.space import space_from_text
+
+    (default,) = evaluate_points(space, [point(0)])
+    built = space.build(point(0).params, "x").hardware
+    chip = economics.chip_economics(built)
+    d = default.derived
+    assert d["manufacturing_cost_usd"] == pytest.approx(chip.manufacturing_cost_usd)
+    assert d["volume_units"] == 10_000  # tco.default_volume of economics.yaml
+    assert d["nre_per_unit_usd"] == pytest.approx(d["nre_usd"] / 10_000)
+    assert d["unit_cost_usd"] == pytest.approx(d["manufacturing_cost_usd"]
+                                               + d["nre_per_unit_usd"])
+    # the H100-like 5 nm design: NRE / 10,000 is most of the unit cost
+    assert d["nre_per_unit_usd"] > 5 * d["manufacturing_cost_usd"]
+
+    text = space.text + "economics: {volume_units: 'hbm_stacks * 200000'}\n"
+    by_parameter = space_from_text(text, space.source, Path(space.directory))
+    (scaled,) = evaluate_points(by_parameter, [point(0, stacks=5)])
+    s = scaled.derived
+    assert s["volume_units"] == 1_000_000
+    assert s["manufacturing_cost_usd"] == pytest.approx(d["manufacturing_cost_usd"])
+    assert s["nre_per_unit_usd"] == pytest.approx(d["nre_usd"] / 1_000_000)
+    assert scaled.objectives["unit_cost_usd"] == pytest.approx(
+        s["manufacturing_cost_usd"] + s["nre_usd"] / 1_000_000
+    )
+    # references have no parameters: they keep the default volume
+    (reference,) = evaluate_references(by_parameter, [load_hardware("nvidia-h100-sxm")])
+    assert reference.derived["volume_units"] == 10_000
+
+
+def test_a_volume_below_one_chip_is_a_config_error(space) -> None:  # type: ignore[no-untyped-def]
+    from dse.errors import ConfigError
+    from dse.space import space_from_text
+
+    with pytest.raises(ConfigError, match=r"economics\.volume_units.*at least 1"):
+        space_from_text(space.text + "economics: {volume_units: 0}\n", space.source,
+                        Path(space.directory))
