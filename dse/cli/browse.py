@@ -233,3 +233,33 @@ def report(
             str(output), "", f"cannot write the report: {exc.strerror or exc}"
         )]) from None
     console.print(plain(f"wrote {output} ({len(html.encode()) / 1e6:.1f} MB)"))
+
+
+@app.command()
+@report_config_errors
+def export(
+    results: ResultsArg,
+    trial: Annotated[int, typer.Argument(help="Trial number.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Hardware YAML file to write.")
+    ] = Path("design.yaml"),
+) -> None:
+    """Write a trial's design as a hardware file that `dse evaluate --hardware` reads.
+
+    The design is rebuilt from the search's space and the trial's parameters;
+    `dse evaluate --hardware FILE --suite SUITE` then reproduces the trial's score, power
+    and per-workload metrics.
+    """
+    from dse.browse.export import export_design
+
+    opened = _open(results)
+    design = export_design(opened, trial)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(design.text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(
+            str(output), "", f"cannot write the hardware file: {exc.strerror or exc}"
+        )]) from None
+    console.print(plain(f"wrote {output} ({design.name}); evaluate it with: "
+                        f"{design.evaluate_command.format(file=output)}"))
