@@ -704,14 +704,6 @@ def load_space(path: str | Path) -> SearchSpace:
     return space
 
 
-def space_json_schema() -> dict[str, Any]:
-    """JSON Schema of the search-space file, for editors (completion and checks)."""
-    schema = SpaceFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "dse search-space file"
-    return schema
-
-
 @dataclass(frozen=True, slots=True)
 class ParameterSummary:
     name: str

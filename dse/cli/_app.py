@@ -6,11 +6,13 @@ thin: parse arguments, call the library, print.
 
 from __future__ import annotations
 
+import json
+import math
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -39,6 +41,33 @@ def plain(text: object) -> str:
     Without it "ratio [/] of" raises a MarkupError and "[bold]x" loses its brackets.
     """
     return escape(str(text))
+
+
+def _strict(value: Any) -> Any:
+    """`value` with every non-finite number as None and numpy scalars as Python ones."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_strict(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # a numpy scalar or 0-d array
+        return _strict(value.item())
+    if hasattr(value, "tolist") and callable(value.tolist):  # a numpy array
+        return _strict(value.tolist())
+    return str(value)
+
+
+def json_text(value: Any) -> str:
+    """`value` as strict JSON (RFC 8259) for every `--json` output.
+
+    NOTE: Python's json writes NaN and Infinity, which are not JSON: `jq`, browsers and
+    `json.loads(..., parse_constant=...)` refuse them. A missing or unbounded figure (an
+    infeasible design's throughput, an infinite break-even volume) is `null` instead.
+    """
+    return json.dumps(_strict(value), indent=2, allow_nan=False)
 
 
 _python_showwarning = warnings.showwarning

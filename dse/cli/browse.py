@@ -78,7 +78,8 @@ def pareto(
     where: Annotated[
         str | None,
         typer.Option(
-            help="SQL filter over trial columns, e.g. \"sram_mib > 64 AND hbm_stacks <= 4\" "
+            help="SQL filter over trial columns, e.g. "
+            "\"sram_capacity_mib > 64 AND hbm_stacks <= 4\" "
             "(param_/objective_/derived_ prefixes optional when unambiguous)."
         ),
     ] = None,

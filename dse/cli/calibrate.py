@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import app, console, report_config_errors
+from dse.cli._app import app, console, json_text, report_config_errors
 from dse.config import load_hardware
 
 
@@ -77,8 +76,8 @@ def calibrate(
     output.write_text(calibration_file_text(fitted, hardware, str(measured), split,
                                             fitted_fields(with_power=bool(power)), report))
     if as_json:
-        print(json.dumps({"output": str(output), "hardware": hardware, "fit_split": str(split),
-                          **report}, indent=2))
+        print(json_text({"output": str(output), "hardware": hardware, "fit_split": str(split),
+                          **report}))
         return
     grid = Table(title=f"{hw.name}: fitted on {report['fit_rows']} rows, "
                        f"{report['held_out_rows']} held out (split {split})")

@@ -6,15 +6,14 @@ the essay's arithmetic; with `--hardware` it reports the same for any design.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import app, console, plain, report_config_errors
+from dse.cli._app import app, console, json_text, plain, report_config_errors
 from dse.core.economics import (
     DesignEconomicsReport,
     EconomicsParameters,
@@ -137,16 +136,6 @@ def _report_table(report: DesignEconomicsReport) -> Table:
     return table
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and value == float("inf"):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
-
-
 @app.command()
 @report_config_errors
 def economics(
@@ -183,7 +172,7 @@ def economics(
     if hardware is None:
         result = essay_arithmetic(params)
         if as_json:
-            print(json.dumps(_json_ready(asdict(result)), indent=2))
+            print(json_text(asdict(result)))
         else:
             for line in _essay_lines(result, params):
                 console.print(line, highlight=False, soft_wrap=True)
@@ -203,6 +192,6 @@ def economics(
     if as_json:
         document = asdict(report)
         document["economics"]["variable_cost_usd"] = report.economics.variable_cost_usd
-        print(json.dumps(_json_ready(document), indent=2))
+        print(json_text(document))
     else:
         console.print(_report_table(report))

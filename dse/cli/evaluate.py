@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import app, console, plain, report_config_errors
+from dse.cli._app import app, console, json_text, plain, report_config_errors
 from dse.config import load_hardware
 from dse.core.calibration import using_calibration
 from dse.errors import ConfigError
@@ -164,7 +163,7 @@ def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: b
 
         add_suite_bands(report, suite)
         if as_json:
-            print(json.dumps(report, indent=2, default=float))
+            print(json_text(report))
         else:
             _print_suite_report(report)
         return
@@ -177,7 +176,7 @@ def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: b
         report = model_workload_report(hw, workload)
         _add_model_bands(report, workload)
         if as_json:
-            print(json.dumps(report, indent=2, default=float))
+            print(json_text(report))
         else:
             _print_model_report(report)
         return
@@ -192,6 +191,6 @@ def _evaluate(hw: Hardware, workload: Path | None, suite: str | None, as_json: b
         error_bands={k: [b.low_ratio, b.high_ratio] for k, b in SHIPPED_BANDS.items()
                      if k in ("gemm", "attention", "memory", "host")})
     if as_json:
-        print(json.dumps(operator_report_json(table), indent=2))
+        print(json_text(operator_report_json(table)))
     else:
         _print_operator_table(table)

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from dse.cli._app import EXIT_USAGE, app, console, plain, report_config_errors
+from dse.schemas import SPACE_SCHEMA_FILE
 
 space_app = typer.Typer(
     help="Search-space files: check one, print the JSON Schema, start a new one.",
@@ -89,14 +90,27 @@ def _grouped(paths: tuple[str, ...]) -> list[str]:
 
 
 @space_app.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of search-space files (for editor completion and checks)."""
-    from dse.space import space_json_schema
+def schema(
+    kind: str = typer.Argument(
+        "space", help="which file format: space, suite (workload suites) or hardware",
+    ),
+) -> None:
+    """Print the JSON Schema of search-space (or suite, hardware) files, for editors.
 
-    print(json.dumps(space_json_schema(), indent=2))
+    The space schema completes every `hardware:` and `remove:` path of the hardware
+    format. Point an editor at it with a first line
+    `# yaml-language-server: $schema=space.schema.json` (`dse space new` writes both).
+    """
+    from dse.schemas import SCHEMAS, schema_text
+
+    if kind not in SCHEMAS:
+        print(f"error: {kind!r}: one of {', '.join(SCHEMAS)}", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE)
+    sys.stdout.write(schema_text(kind))
 
 
 TEMPLATE = """\
+# yaml-language-server: $schema={schema}
 # Search space `{name}` for `dse search`. Check it with `dse space check {path}`.
 # Units are in the key names; every constant says where its figure comes from.
 name: {name}
@@ -152,5 +166,34 @@ def new(
         print(f"error: {path} exists; not overwriting it", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE)
     directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(TEMPLATE.format(name=name, path=path, suite=suite), encoding="utf-8")
+    path.write_text(TEMPLATE.format(name=name, path=path, suite=suite, schema=SPACE_SCHEMA_FILE),
+                    encoding="utf-8")
     console.print(plain(f"wrote {path}; check it with `dse space check {path}`"))
+    _write_schema_beside(directory)
+
+
+def _write_schema_beside(directory: Path) -> None:
+    """`space.schema.json` in `directory`, for the template's `$schema` line.
+
+    NOTE: written when absent or when it is an older dse space schema (the file is
+    generated, so refreshing it loses nothing); a different file of that name is left
+    alone, with a note, so an author's own file is never overwritten.
+    """
+    from dse.schemas import schema_text
+
+    target = directory / SPACE_SCHEMA_FILE
+    text = schema_text("space")
+    if target.exists():
+        try:
+            ours = json.loads(target.read_text(encoding="utf-8")).get("title") == (
+                json.loads(text)["title"])
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            console.print(plain(f"note: {target} is not a dse space schema; left as it is "
+                                f"(`dse space schema > FILE` writes one)"))
+            return
+        if target.read_text(encoding="utf-8") == text:
+            return
+    target.write_text(text, encoding="utf-8")
+    console.print(plain(f"wrote {target} (the JSON Schema editors read for completion)"))

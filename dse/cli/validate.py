@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import app, console, report_config_errors
+from dse.cli._app import app, console, json_text, report_config_errors
 from dse.config import load_hardware
 from dse.errors import ConfigError
 
@@ -121,7 +120,7 @@ def kernels(
                         "calibration": cal_source or "shipped", "fit_split": str(split)})
         if comparison is not None:
             out["summary_shipped_calibration"] = comparison.to_dict(orient="records")
-        print(json.dumps(out, indent=2, default=float))
+        print(json_text(out))
     else:
         _print_kernels(hw.name, report, summary, power, mamf, comparison, rows,
                        cal_source, str(split))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import console, report_config_errors
+from dse.cli._app import console, json_text, report_config_errors
 from dse.cli.validate import validate_app
 
 
@@ -50,7 +49,7 @@ def end_to_end(
         comparisons = compare(rows, preset)
     held_out = [c for c in comparisons if role(c.measurement) == "held-out"]
     if as_json:
-        print(json.dumps({
+        print(json_text({
             "preset": preset, "median_abs_error": median_abs_error(comparisons),
             "held_out_median_abs_error": median_abs_error(held_out),
             "rows": [{"id": c.measurement.row_id, "workload": c.measurement.workload,
@@ -58,7 +57,7 @@ def end_to_end(
                       "role": role(c.measurement),
                       "measured_s": c.measurement.measured_s, "predicted_s": c.predicted_s,
                       "error": c.error, "infeasible_reasons": list(c.infeasible_reasons)}
-                     for c in comparisons]}, indent=2))
+                     for c in comparisons]}))
         return
     table = Table(title=f"Measured vs predicted on {preset} (error = predicted / measured - 1)",
                   box=None, pad_edge=False)

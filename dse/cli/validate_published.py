@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from dse.cli._app import console, plain, report_config_errors
+from dse.cli._app import console, json_text, plain, report_config_errors
 from dse.cli.validate import validate_app
 from dse.core.calibration import using_calibration
 
@@ -54,7 +52,7 @@ def published(
     summary = summarise(comparisons)
     groups = group_summaries(comparisons)
     if as_json:
-        print(json.dumps({
+        print(json_text({
             "summary": {"rows": summary.rows, "median_abs_error": summary.median_abs_error,
                         "max_ratio": summary.max_ratio,
                         "rows_beyond_2x": summary.rows_beyond_2x,
@@ -72,7 +70,7 @@ def published(
                           "max_ratio": g.max_ratio, "runs_beyond_2x": g.rows_beyond_2x}
                    for role, g in (("fit", r.fit), ("held_out", r.held_out))}
                 for r in runs],
-        }, indent=2, default=lambda v: None if isinstance(v, float) and math.isinf(v) else v))
+        }))
     else:
         table = Table(title="Predicted vs published (error = predicted / published - 1)",
                       box=None, pad_edge=False)
