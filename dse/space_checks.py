@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dse.config import hardware_from_dict
-from dse.config._problems import did_you_mean, shown
+from dse.config._problems import closest, did_you_mean, shown
 from dse.errors import ConfigError, Problem
 from dse.hardware import Hardware
 from dse.search.expressions import Expression, ExpressionError, Value
@@ -191,8 +191,10 @@ def suite_problems(
             continue
         reported = {sanitize_name(m) for m in workloads[parts[1]].metrics}
         if reported and parts[2] not in reported:
-            problems.append(Problem(source, key, f"unknown metric in {name!r}; {parts[1]} "
-                                    f"reports: {', '.join(sorted(reported))}"))
+            close = closest(parts[2], sorted(reported))
+            listed = f"{parts[1]} reports: {', '.join(sorted(reported))}"
+            hint = f"did you mean {close!r}?" if close else listed
+            problems.append(Problem(source, key, f"unknown metric in {name!r}; {hint}"))
     return problems
 
 

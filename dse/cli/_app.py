@@ -53,10 +53,10 @@ def _strict(value: Any) -> Any:
         return {str(k): _strict(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_strict(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # a numpy scalar or 0-d array
-        return _strict(value.item())
-    if hasattr(value, "tolist") and callable(value.tolist):  # a numpy array
+    if getattr(value, "ndim", 0) and callable(getattr(value, "tolist", None)):  # an array
         return _strict(value.tolist())
+    if callable(getattr(value, "item", None)):  # a numpy scalar or 0-d array
+        return _strict(value.item())
     return str(value)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from importlib.resources import files
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from dse.cli import app
 from dse.config.calibration_file import load_calibration_file
 from dse.core.calibration import DEFAULT_CALIBRATION
 from dse.errors import ConfigError
+from tests.cli.strict_json import loads_strict
 
 runner = CliRunner()
 H100 = "nvidia-h100-sxm"
@@ -42,7 +42,7 @@ def test_calibrate_writes_a_file_that_validate_reads_with_the_same_split(tmp_pat
                                  "-o", str(out), "--fit-split", "random:0.3:1",
                                  "--max-evaluations", "5", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = loads_strict(result.stdout)
     assert report["rows"] == 34 and report["fit_rows"] + report["held_out_rows"] == 34
     assert 5 <= report["held_out_rows"] <= 17
     loaded = load_calibration_file(out)
@@ -54,7 +54,7 @@ def test_calibrate_writes_a_file_that_validate_reads_with_the_same_split(tmp_pat
     check = runner.invoke(app, ["validate", "kernels", "--measured", str(measured), "-H", H100,
                                 "--calibration", str(out), "--json", "--rows"])
     assert check.exit_code in (0, 1), check.output  # 1: a section misses a target
-    validated = json.loads(check.stdout)
+    validated = loads_strict(check.stdout)
     assert validated["fit_split"] == "random:0.3:1"
     assert sum(r["set"] == "held-out" for r in validated["rows"]) == report["held_out_rows"]
     for a, b in zip(validated["summary"], report["summary"], strict=True):
@@ -80,7 +80,7 @@ def test_calibration_changes_what_evaluate_predicts(tmp_path: Path) -> None:
         result = runner.invoke(app, ["evaluate", "-H", H100, "-w", str(workload), "--json",
                                      *extra])
         assert result.exit_code == 0, result.output
-        runs.append(json.loads(result.stdout)["total"]["time_s"])
+        runs.append(loads_strict(result.stdout)["total"]["time_s"])
     # 2 GB at 3.35 TB/s x 0.8826 = 0.68 ms; at half the efficiency about twice that
     assert runs[0] == pytest.approx(2e9 / (3.35e12 * 0.8826), rel=0.05)
     assert runs[1] / runs[0] == pytest.approx(0.8826 / 0.44, rel=0.05)
@@ -114,7 +114,7 @@ def test_fit_split_of_the_h100_file_then_held_out_rows_no_worse_than_shipped(
                                 "--measured-power", str(SHIPPED_POWER), "--calibration",
                                 str(out), "--json"])
     assert check.exit_code == 0, check.output
-    report = json.loads(check.stdout)
+    report = loads_strict(check.stdout)
     new = {s["section"]: s for s in report["summary"] if s["set"] == "held-out"}
     old = {s["section"]: s for s in report["summary_shipped_calibration"]
            if s["set"] == "held-out"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 from dse.cli import app
 from dse.config import load_hardware
 from dse.core.economics import chip_economics
+from tests.cli.strict_json import loads_strict
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def test_no_arguments_reproduce_the_essay() -> None:
 
 def test_essay_as_json() -> None:
     result = runner.invoke(app, ["economics", "--json"])
-    document = json.loads(result.output)
+    document = loads_strict(result.output)
     assert document["equivalent_cards"] == pytest.approx(15_000)
     assert document["equivalent_servers"] == pytest.approx(750)
 
@@ -47,7 +47,7 @@ def test_hardware_report_as_json() -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    document = json.loads(result.output)
+    document = loads_strict(result.output)
     expected = chip_economics(load_hardware("nvidia-h100-sxm"), volume=20_000)
     assert document["economics"]["unit_cost_usd"] == pytest.approx(expected.unit_cost_usd)
     assert document["economics"]["die_area_m2"] == pytest.approx(814e-6)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.strict_json import loads_strict
 
 DSE = [sys.executable, "-m", "dse.cli"]
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +22,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_operator_workload_json_lists_ops_in_order_with_totals() -> None:
     out = run("evaluate", "--hardware", "nvidia-h100-sxm", "--workload", str(EXAMPLE), "--json")
     assert out.returncode == 0, out.stderr
-    doc = json.loads(out.stdout)
+    doc = loads_strict(out.stdout)
     ops = doc["ops"]
     assert [o["op"] for o in ops][:3] == ["matmul", "attention", "conv2d"]
     for o in ops:
@@ -85,7 +86,7 @@ def test_bad_hardware_file_exit_2(tmp_path: Path) -> None:
 def test_validate_kernels_meets_targets() -> None:
     out = run("validate", "kernels", "--json")
     assert out.returncode == 0, out.stdout[-2000:]
-    doc = json.loads(out.stdout)
+    doc = loads_strict(out.stdout)
     assert doc["failures"] == []
     assert {r["section"] for r in doc["summary"]} == {"memory", "gemm", "attention", "host"}
 
@@ -93,7 +94,7 @@ def test_validate_kernels_meets_targets() -> None:
 def test_suite_json_scores_the_reference_chip_at_one() -> None:
     out = run("evaluate", "--hardware", "nvidia-a100-80gb", "--suite", "default", "--json")
     assert out.returncode == 0, out.stderr
-    doc = json.loads(out.stdout)
+    doc = loads_strict(out.stdout)
     assert doc["reference"] == "nvidia-a100-80gb"
     assert doc["score"] == pytest.approx(1.0, rel=1e-6)
     assert all(w["relative_throughput"] == pytest.approx(1.0, rel=1e-6) for w in doc["workloads"])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from dse.cli import app
+from tests.cli.strict_json import loads_strict
 
 runner = CliRunner()
 
@@ -27,7 +28,7 @@ def test_measured_rows_are_compared(tmp_path: Path) -> None:
     path.write_text(ROWS)
     result = runner.invoke(app, ["validate", "end-to-end", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = loads_strict(result.stdout)
     assert [r["id"] for r in report["rows"]] == ["layer-decode", "resnet-train"]
     for r in report["rows"]:
         assert r["predicted_s"] > 0
@@ -46,7 +47,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_without_a_file_the_shipped_h100_rows_are_compared() -> None:
     result = runner.invoke(app, ["validate", "end-to-end", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = loads_strict(result.stdout)
     assert len(report["rows"]) == 10
     assert {r["role"] for r in report["rows"]} == {"fit", "held-out"}
     assert sum(r["role"] == "fit" for r in report["rows"]) == 2

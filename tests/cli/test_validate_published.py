@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from typer.testing import CliRunner
 
 from dse.cli import app
+from tests.cli.strict_json import loads_strict
 
 runner = CliRunner()
 
@@ -14,7 +13,7 @@ runner = CliRunner()
 def test_one_chip_as_json() -> None:
     result = runner.invoke(app, ["validate", "published", "--chip", "intel-gaudi2", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = loads_strict(result.stdout)
     assert report["summary"]["chips"] == ["intel-gaudi2"]
     assert report["summary"]["rows"] == len(report["rows"]) >= 5
     row = report["rows"][0]
@@ -37,7 +36,7 @@ def test_unknown_chip_is_a_usage_error() -> None:
 
 def test_json_separates_fit_and_held_out_rows() -> None:
     result = runner.invoke(app, ["validate", "published", "--chip", "amd-mi300x", "--json"])
-    report = json.loads(result.stdout)
+    report = loads_strict(result.stdout)
     assert {row["role"] for row in report["rows"]} == {"held-out"}
     assert {row["serving"] for row in report["rows"]} == {"vllm-rocm-2024"}
     assert report["groups"]["held-out serving (non-NVIDIA)"]["rows"] == 4
