@@ -193,7 +193,7 @@ def suite_problems(
         if reported and parts[2] not in reported:
             close = closest(parts[2], sorted(reported))
             listed = f"{parts[1]} reports: {', '.join(sorted(reported))}"
-            hint = f"did you mean {close!r}?" if close else listed
+            hint = f"did you mean {close!r}? {listed}" if close else listed
             problems.append(Problem(source, key, f"unknown metric in {name!r}; {hint}"))
     return problems
 
