@@ -112,9 +112,23 @@ def space_errors() -> str:
     return "\n".join([*lines, "```"]) + "\n"
 
 
+def essay_systems_block(name: str) -> Callable[[], str]:
+    """docs/essay-systems.md: one of `evaluators.essay_systems.BLOCKS` (all eight systems
+    evaluated once per process, in one batch)."""
+    def generate() -> str:
+        from evaluators import essay_systems
+
+        return essay_systems.BLOCKS[name](essay_systems.compute()) + "\n"
+
+    return generate
+
+
+ESSAY_SYSTEMS_BLOCKS = ("scores", "others", "reference", "micro-batches", "serving", "checks",
+                        "details")
 GENERATORS: dict[str, Callable[[], str]] = {
     "essay-table": essay_table,
     "space-errors": space_errors,
+    **{f"essay-systems-{name}": essay_systems_block(name) for name in ESSAY_SYSTEMS_BLOCKS},
 }
 
 
