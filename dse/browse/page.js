@@ -107,7 +107,74 @@ function scatterTraces(dims) {
     marker: { color: REF_COLOR, symbol: "diamond", size: is3d ? 6 : 12, line: { color: "#fff", width: 1 } } };
   if (is3d) ref.z = refs.map((r) => refValue(r, OBJ[dims[2]].name));
   traces.push(ref);
+  addErrorBars(traces, dims.map((i) => OBJ_COLS[i]));
   return traces;
+}
+
+// --- error bands (docs/cost-model.md, Error bands) ---------------------------------------
+// Error bars on the front's points and the reference chips, 2-D plots only, for objectives
+// that carry a band (objective_<name>_low / _high in the trial rows, low / high in a
+// reference chip's figures); and the design view's comparison with the reference chips.
+function bandPair(lows, highs, values) {
+  const ok = (x) => typeof x === "number" && Number.isFinite(x);
+  return { type: "data", symmetric: false, thickness: 1.2, width: 0,
+    array: values.map((v, i) => (ok(v) && ok(highs[i]) ? highs[i] - v : null)),
+    arrayminus: values.map((v, i) => (ok(v) && ok(lows[i]) ? v - lows[i] : null)) };
+}
+
+function addErrorBars(traces, columns) {
+  if (columns.length !== 2) return;
+  const bands = new Set(D.columns.bands || []);
+  columns.forEach((column, axis) => {
+    const key = axis === 0 ? "error_x" : "error_y";
+    for (const t of traces) {
+      if (t.name.startsWith("front") && bands.has(column + "_low")) {
+        const rows = t.customdata.map((n) => BY_NUMBER.get(n));
+        t[key] = { ...bandPair(rows.map((d) => d[column + "_low"]), rows.map((d) => d[column + "_high"]),
+          rows.map((d) => d[column])), color: "rgba(11,61,145,0.45)" };
+      } else if (t.name === "reference chips" && column.startsWith("objective_")) {
+        const figures = D.references.map((r) => r.objectives.find((f) => "objective_" + f.name === column) || {});
+        if (!figures.some((f) => typeof f.low === "number")) continue;
+        t[key] = { ...bandPair(figures.map((f) => f.low), figures.map((f) => f.high), figures.map((f) => f.value)),
+          color: "rgba(209,36,47,0.6)" };
+      }
+    }
+  });
+}
+
+function figureText(f) {
+  if (!f) return fmt(null);
+  return typeof f.low === "number" && typeof f.high === "number"
+    ? `${fmt(f.value)} (${fmt(f.low)}–${fmt(f.high)})` : fmt(f.value);
+}
+
+// As dse.validation.bands.objectives_distinguishable: the difference is inside the band
+// when design / reference lies within [1/s, s], s the wider of the two bands' high/low.
+function bandSpread(f) {
+  const ok = (x) => typeof x === "number" && Number.isFinite(x) && x > 0;
+  return f && ok(f.value) && ok(f.low) && ok(f.high) ? f.high / f.low : null;
+}
+
+function versusTable(details) {
+  const refs = details.filter((d) => d.reference), designs = details.filter((d) => !d.reference);
+  if (!refs.length || !designs.length) return null;
+  const table = el("table", { class: "figures", "data-section": "versus" });
+  table.appendChild(el("tr", {}, [el("th", { text: "versus reference (error band)" }), el("th", { text: "" }),
+    ...designs.map((d) => el("th", { text: d.label }))]));
+  for (const r of refs) for (const o of r.objectives) {
+    table.appendChild(el("tr", { "data-objective": o.name, "data-reference": r.label }, [
+      el("td", { text: `${o.name} / ${r.label}` }), el("td", { text: "x" }),
+      ...designs.map((d) => {
+        const f = d.objectives.find((x) => x.name === o.name);
+        if (!f || !(f.value > 0) || !(o.value > 0)) return el("td", { text: "-" });
+        const relative = f.value / o.value, a = bandSpread(f), b = bandSpread(o);
+        const spread = a && b ? Math.max(a, b) : null;
+        const inside = spread !== null && relative <= spread && relative >= 1 / spread;
+        return el("td", { class: inside ? "not-distinguishable" : "",
+          text: `${fmt(relative)}x${inside ? " not distinguishable" : ""}` });
+      })]));
+  }
+  return table;
 }
 
 function onPointClick(ev) {
@@ -297,7 +364,7 @@ function figureTable(title, details, attribute) {
     ...details.map((d) => el("th", { text: d.label }))]));
   for (const n of names) {
     table.appendChild(el("tr", {}, [el("td", { text: n.name }), el("td", { text: n.unit }),
-      ...details.map((d) => { const f = d[attribute].find((x) => x.name === n.name); return el("td", { text: fmt(f ? f.value : null) }); })]));
+      ...details.map((d) => { const f = d[attribute].find((x) => x.name === n.name); return el("td", { text: figureText(f) }); })]));
   }
   return table;
 }
@@ -388,6 +455,8 @@ async function showDetail(n) {
     const t = figureTable(title, details, attr);
     if (t) left.appendChild(t);
   }
+  const versus = versusTable(details);
+  if (versus) left.appendChild(versus);
   const right = el("div");
   right.appendChild(workloadTable(details));
   const plot = boundPlot(details);

@@ -34,6 +34,7 @@ from dse.browse.pareto import (
 )
 from dse.browse.results import (
     Results,
+    band_columns,
     check_trial_columns,
     columns_of,
     connect,
@@ -110,9 +111,10 @@ def page_data(results: Results) -> dict[str, Any]:
 
         param_columns = [f"param_{n}" for n in results.parameter_names]
         derived = derived_columns(results, columns)
+        bands = band_columns(results, columns, results.objective_names, con)
         row_columns = [
             "trial_number", "state", "feasible", "infeasible_reason",
-            *param_columns, *objective_columns, *derived,
+            *param_columns, *objective_columns, *derived, *bands,
         ]
         con.register("embedded_numbers", pa.table({"n": pa.array(embedded_numbers, pa.int64())}))
         cursor = run_query(
@@ -160,6 +162,7 @@ def page_data(results: Results) -> dict[str, Any]:
             "parameters": param_columns,
             "objectives": objective_columns,
             "derived": derived,
+            "bands": bands,
         },
         "headers": {c: header(results, c) for c in row_columns},
         "counts": {

@@ -229,12 +229,37 @@ def test_page_of_a_real_search(browser_page, real_search_results):
         assert page.inner_text("#detail-status").startswith(f"trial {trial}: complete, feasible")
         assert page.locator("#detail .workload-row").count() > 0
         assert page.locator("#detail .bound-plot.js-plotly-plot").count() == 1
+        _check_error_bands(page, real_search_results, front.front_size, int(trial or -1))
         page.screenshot(path=str(ARTIFACTS / "real-search-page.png"), full_page=True)
         assert page.outside_requests == []
         assert page.errors == []
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _check_error_bands(page: Any, root: Path, front_size: int, trial: int) -> None:
+    """The score (its band from the inference workloads) has error bars on every front
+    point and reference chip; cost and power have none. The design view compares the
+    trial with the first reference as `dse compare` does."""
+    from dse.browse.detail import design_details, reference_details, with_comparisons
+
+    bars = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('.pair-plot')].map((div) =>
+               [div.dataset.pair, [div.querySelectorAll('g.errorbar path.xerror').length,
+                                   div.querySelectorAll('g.errorbar path.yerror').length]]))"""
+    )
+    assert bars == {"score|power_w": [front_size + 2, 0],
+                    "score|unit_cost_usd": [front_size + 2, 0],
+                    "power_w|unit_cost_usd": [0, 0]}
+    results = open_results(root)
+    design, _reference = with_comparisons(
+        design_details(results, [trial]) + reference_details(results, ["nvidia-a100-80gb"]))
+    score = next(v for v in design.versus if v.objective == "score")
+    assert score.distinguishable is not None
+    row = page.inner_text("#detail table[data-section=versus] tr[data-objective=score]")
+    assert f"{score.relative:.4g}x" in row
+    assert ("not distinguishable" in row) == (not score.distinguishable)
 
 
 def test_page_of_a_search_that_has_not_finished_a_trial(browser_page, tmp_path, writer):
