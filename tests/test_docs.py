@@ -118,3 +118,27 @@ def test_quoted_command_parses(doc: str, line: str) -> None:
             pytest.fail(f"{doc}: `{line}`: {exc.format_message()}")
     except USAGE_ERROR as exc:
         pytest.fail(f"{doc}: `{line}`: {exc.format_message()}")
+
+
+# ------------------------------------------------------------------- checked examples
+
+CHECKED = re.compile(r"<!-- checked by tests/test_docs.py: (?P<name>[\w-]+) -->\n```yaml\n"
+                     r"(?P<body>.*?)^```", re.S | re.M)
+
+
+def checked_examples() -> dict[str, str]:
+    return {m["name"]: m["body"] for path in DOCS
+            for m in CHECKED.finditer(path.read_text(encoding="utf-8"))}
+
+
+def test_the_suite_format_examples_load(tmp_path: Path) -> None:
+    from evaluators.suites import load_suite
+
+    examples = checked_examples()
+    (tmp_path / "my-serving.yaml").write_text(examples["suite"], encoding="utf-8")
+    (tmp_path / "everything.yaml").write_text(examples["suite-include"], encoding="utf-8")
+    suite = load_suite(str(tmp_path / "my-serving.yaml"))
+    assert [e.weight for e in suite.entries] == [2, 1, 1]
+    assert suite.entries[0].precisions == ("fp8", "bf16") and suite.entries[0].fallbacks
+    everything = load_suite(str(tmp_path / "everything.yaml"))
+    assert len(everything.entries) == len(suite.entries) + len(load_suite("llm-serving").entries)
