@@ -112,6 +112,45 @@ def space_errors() -> str:
     return "\n".join([*lines, "```"]) + "\n"
 
 
+BAD_KERNELS = """\
+name: bad
+ops:
+  - {op: matmul, m: 4096, n: 4096, k: 4096}
+  - {op: matmul, m: -5, n: 4096, k: 4096, dtype: fp4}
+  - {op: attention, batch: 1, heads: 32, kv_heads: 5, seq_q: 1, seq_kv: 1, head_dim: 64}
+  - {op: conv2d, batch: 1, in_channels: 3, out_channels: 8, height: 8, width: 8, pass: back}
+  - {op: softmax}
+  - {m: 3}
+  - {op: sync, lable: x}
+  - {op: collective, kind: all_reduce, bytes: 8}
+"""
+
+
+def operator_errors() -> str:
+    """docs/operator-workloads.md: `dse evaluate` on the bad kernels.yaml above, then on Gaudi2."""
+    from typer.testing import CliRunner
+
+    from dse.cli import app
+
+    lines = ["```text", "$ cat kernels.yaml", *BAD_KERNELS.splitlines(),
+             "$ dse evaluate --hardware nvidia-h100-sxm --workload kernels.yaml"]
+    good = "name: good\nops:\n  - {op: matmul, m: 4096, n: 4096, k: 4096, dtype: fp32}\n"
+    with tempfile.TemporaryDirectory() as folder:
+        for text, hardware in ((BAD_KERNELS, "nvidia-h100-sxm"), (good, "intel-gaudi2")):
+            path = Path(folder) / "kernels.yaml"
+            path.write_text(text, encoding="utf-8")
+            if text is good:
+                lines += ["$ cat kernels.yaml", *good.splitlines(),
+                          f"$ dse evaluate --hardware {hardware} --workload kernels.yaml"]
+            result = CliRunner().invoke(
+                app, ["evaluate", "--hardware", hardware, "--workload", str(path)])
+            if result.exit_code != 2:
+                raise SystemExit(f"regen_docs: kernels.yaml was accepted on {hardware}")
+            lines += [line.replace(str(path), "kernels.yaml") for line in
+                      result.stderr.splitlines() if line.startswith("error:")]
+    return "\n".join([*lines, "```"]) + "\n"
+
+
 def essay_systems_block(name: str) -> Callable[[], str]:
     """docs/essay-systems.md: one of `evaluators.essay_systems.BLOCKS` (all eight systems
     evaluated once per process, in one batch)."""
@@ -128,6 +167,7 @@ ESSAY_SYSTEMS_BLOCKS = ("scores", "others", "reference", "micro-batches", "servi
 GENERATORS: dict[str, Callable[[], str]] = {
     "essay-table": essay_table,
     "space-errors": space_errors,
+    "operator-errors": operator_errors,
     **{f"essay-systems-{name}": essay_systems_block(name) for name in ESSAY_SYSTEMS_BLOCKS},
 }
 

@@ -67,6 +67,7 @@ def quoted_commands() -> list[tuple[str, str]]:
         for block in FENCE.findall(path.read_text(encoding="utf-8")):
             text = block.replace("\\\n", " ")
             for line in text.splitlines():
+                line = re.sub(r"(^|\s)#.*$", "", line)  # a comment
                 # a synopsis: `[--out DIR|URI]` stands for `--out DIR`
                 line = re.sub(r"\[([^\]]*)\]", lambda m: m[1].split("|")[0], line)
                 for part in re.split(r"&&|\|\||;|\|", line):
@@ -104,9 +105,8 @@ def test_the_docs_quote_commands() -> None:
 @pytest.mark.parametrize(("doc", "line"), COMMANDS, ids=[f"{d}:{c}" for d, c in COMMANDS])
 def test_quoted_command_parses(doc: str, line: str) -> None:
     argv = shlex.split(line, comments=True)[1:]
-    argv = [a for a in argv if not a.startswith(">")]  # a redirection: `> space.schema.json`
-    if ">" in argv:
-        argv = argv[: argv.index(">")]
+    redirect = [i for i, a in enumerate(argv) if a.startswith(">")]  # `> space.schema.json`
+    argv = argv[: redirect[0]] if redirect else argv
     argv = ["1" if a == "N" else a for a in argv]  # a synopsis' count placeholder
     try:
         _parse(argv)
