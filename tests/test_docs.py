@@ -142,3 +142,82 @@ def test_the_suite_format_examples_load(tmp_path: Path) -> None:
     assert suite.entries[0].precisions == ("fp8", "bf16") and suite.entries[0].fallbacks
     everything = load_suite(str(tmp_path / "everything.yaml"))
     assert len(everything.entries) == len(suite.entries) + len(load_suite("llm-serving").entries)
+
+
+# ------------------------------------------------------------------- facts in prose
+
+def _read(name: str) -> str:
+    return (ROOT / name).read_text(encoding="utf-8")
+
+
+def test_readme_lists_every_preset_and_the_quickstart_budget() -> None:
+    from dse.config import list_presets
+    from dse.config._yaml import read_yaml_mapping
+
+    readme = _read("README.md")
+    listed = readme[readme.index("Hardware presets ("):]
+    listed = listed[: listed.index("\n\n")]
+    assert set(re.findall(r"`([a-z0-9-]+)`", listed)) == set(list_presets())
+    trials = read_yaml_mapping(ROOT / "search_spaces/quickstart.yaml")["budget"]["trials"]
+    assert f"runs {trials:,} trials of the quickstart" in " ".join(readme.split())
+
+
+def test_the_shipped_spaces_table_gives_each_space_its_budget_and_size() -> None:
+    """docs/search.md's table of shipped spaces: budget column and quoted cardinalities."""
+    from dse.config._yaml import read_yaml_mapping
+    from dse.space import space_from_text
+
+    rows = re.findall(r"^\| `(\w+\.yaml)` \|(.*)$", _read("docs/search.md"), re.M)
+    assert {name for name, _ in rows} == {p.name for p in (ROOT / "search_spaces").glob("*.yaml")}
+    for name, row in rows:
+        budget = read_yaml_mapping(ROOT / "search_spaces" / name)["budget"]["trials"]
+        assert row.rstrip(" |").rsplit("|", 1)[-1].strip() == f"{budget:,}", name
+        quoted = re.search(r"\(([\d,]+) points\)", row)
+        if quoted:
+            path = ROOT / "search_spaces" / name
+            space = space_from_text(path.read_text(encoding="utf-8"), str(path), path.parent)
+            assert int(quoted[1].replace(",", "")) == space.cardinality(), name
+
+
+def test_the_suites_docs_name_every_shipped_suite() -> None:
+    from evaluators.suites import list_suites
+
+    text = " ".join(_read("docs/suite-format.md").split())
+    assert all(f"`{name}`" in text for name in list_suites()), list_suites()
+
+
+# ------------------------------------------------------------------- --help text
+
+def _all_commands(command=ROOT_COMMAND, path=()):  # type: ignore[no-untyped-def]
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _all_commands(sub, (*path, name))
+
+
+def help_mentions() -> list[tuple[str, str]]:
+    """(command, `dse ...` span) for every command line quoted in a --help text."""
+    found = []
+    for path, command in _all_commands():
+        texts = [command.help or ""] + [getattr(p, "help", "") or "" for p in command.params]
+        for text in texts:
+            for span in re.findall(r"`(dse [^`]+)`", " ".join(text.split())):
+                found.append((" ".join(path) or "dse", span))
+    return found
+
+
+HELP_MENTIONS = help_mentions()
+
+
+@pytest.mark.parametrize(("where", "span"), HELP_MENTIONS,
+                         ids=[f"{w}:{s}" for w, s in HELP_MENTIONS])
+def test_commands_named_in_help_texts_exist_with_their_options(where: str, span: str) -> None:
+    """`dse validate kernels --calibration` in a --help: the command and option exist."""
+    words = shlex.split(span.replace("…", ""))[1:]
+    command = ROOT_COMMAND
+    while words and hasattr(command, "commands") and words[0] in command.commands:
+        command = command.commands[words.pop(0)]
+    assert not hasattr(command, "commands") or not words or words[0].startswith("-"), (
+        f"--help of {where}: `{span}`: no such command")
+    options = {opt for p in command.params for opt in p.opts}
+    unknown = [w for w in words if w.startswith("--") and w.split("=")[0] not in options]
+    assert not unknown, f"--help of {where}: `{span}`: no option {unknown}"
