@@ -15,6 +15,7 @@ import duckdb
 from dse.browse.results import (
     BOUND_NAMES,
     Results,
+    acting_parameters,
     band_columns,
     columns_of,
     connect,
@@ -66,6 +67,9 @@ class WorkloadDetail:
     """The bound that takes the most time; "" when no time was attributed."""
     band_kind: str = ""
     """Which error band its times carry (`training-step`, `inference-step`); "" none."""
+    period: str = ""
+    """What `time_by_bound_s` adds up to: `request` (a whole serving request), `step`
+    (one training or inference step), or "" when no metric says (`period_of`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,9 @@ class DesignDetail:
     workloads: tuple[WorkloadDetail, ...]
     versus: tuple[Versus, ...] = ()
     """Each objective against each reference chip compared with (`with_comparisons`)."""
+    inert_parameters: tuple[str, ...] = ()
+    """Parameters sampled for this trial that do not act on its design (moving them
+    builds the same hardware, `dse.distinct`): left out of `parameters`."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (NaN becomes None)."""
@@ -167,6 +174,30 @@ def bound_by(time_by_bound_s: Mapping[str, float | None]) -> str:
     return name if timed[name] > 0 else ""
 
 
+_PERIODS = (("request", "request_latency_s"), ("step", "step_time_s"))
+"""Which metric is the duration of which period."""
+
+
+def period_of(bounds: Sequence[Figure], metrics: Sequence[Figure]) -> str:
+    """The period the bound times add up to: the one whose duration metric they sum to.
+
+    # NOTE: read from the numbers rather than from the evaluator's name: a serving
+    # workload attributes a whole request (prefill and every decode step, e.g. 329.8 s)
+    # while a training one attributes one step, and an evaluator may report either.
+    """
+    total = sum(b.value for b in bounds if b.value is not None and math.isfinite(b.value))
+    if total <= 0:
+        return ""
+    values = {m.name: m.value for m in metrics}
+    for period, metric in _PERIODS:
+        value = values.get(metric)
+        if isinstance(value, float) and math.isfinite(value) and value > 0 and (
+            abs(total - value) <= 0.05 * value
+        ):
+            return period
+    return ""
+
+
 def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
     details = []
     for row in rows:
@@ -183,6 +214,7 @@ def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
         )
         details.append(
             WorkloadDetail(
+                period=period_of(bounds, metrics),
                 workload=str(row.get("workload") or ""),
                 evaluator=str(row.get("evaluator") or ""),
                 feasible=bool(row.get("feasible")),
@@ -196,10 +228,19 @@ def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
     return tuple(details)
 
 
-def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]]) -> DesignDetail:
+def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]],
+            only_acting: bool = False) -> DesignDetail:
     reference = str(row.get("reference") or "")
     number = int(row["trial_number"])
+    parameters = _ordered_figures(results, row, "param_", results.parameter_names)
+    inert: tuple[str, ...] = ()
+    if only_acting and not reference and parameters:
+        acting = acting_parameters(results, {f.name: f.value for f in parameters})
+        if acting is not None:
+            inert = tuple(f.name for f in parameters if f.name not in acting)
+            parameters = tuple(f for f in parameters if f.name in acting)
     return DesignDetail(
+        inert_parameters=inert,
         label=reference or f"trial {number}",
         trial_number=number,
         reference=reference,
@@ -207,7 +248,7 @@ def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]]) 
         feasible=bool(row.get("feasible")),
         infeasible_reason=str(row.get("infeasible_reason") or ""),
         error=str(row.get("error") or ""),
-        parameters=_ordered_figures(results, row, "param_", results.parameter_names),
+        parameters=parameters,
         derived=tuple(
             f for f in _figures(results, row, "derived_") if f.name not in results.objective_names
         ),
@@ -247,8 +288,14 @@ def design_details(
     results: Results,
     trial_numbers: Sequence[int],
     con: duckdb.DuckDBPyConnection | None = None,
+    only_acting: bool = False,
 ) -> list[DesignDetail]:
-    """Details of several trials in two queries; a missing trial is a ConfigError."""
+    """Details of several trials in two queries; a missing trial is a ConfigError.
+
+    `only_acting`: leave out the parameters that do not act on each design (listed in
+    `inert_parameters`); it rebuilds each design a few times (about 25 ms a trial), so
+    `dse show` / `compare` ask for it and the page's bulk details do not.
+    """
     own = con is None
     con = con or connect(results)
     try:
@@ -282,7 +329,7 @@ def design_details(
                 ]
             )
         evals = _evaluations_by_trial(results, con, numbers)
-        return [_detail(results, rows[n], evals.get(n, [])) for n in numbers]
+        return [_detail(results, rows[n], evals.get(n, []), only_acting) for n in numbers]
     finally:
         if own:
             con.close()

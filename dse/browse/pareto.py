@@ -261,6 +261,30 @@ class ParetoTable:
     status: str
     notes: tuple[str, ...] = ()
 
+    def select(self, names: Sequence[str]) -> ParetoTable:
+        """Only the columns `names` (bare names such as `sram_mib`, or column names such
+        as `param_sram_mib`), in that order, after `trial_number`."""
+        bare: dict[str, int] = {}
+        for i, column in enumerate(self.columns):
+            bare.setdefault(column, i)
+        for i, column in enumerate(self.columns):
+            for prefix in ("objective_", "param_", "derived_", "constraint_"):
+                if column.startswith(prefix):
+                    bare.setdefault(column.removeprefix(prefix), i)
+        unknown = [name for name in names if name not in bare]
+        if unknown:
+            known = ", ".join(c.removeprefix("objective_").removeprefix("param_")
+                              .removeprefix("derived_") for c in self.columns)
+            raise ConfigError([Problem("--columns", name, f"no such column; columns: {known}")
+                               for name in unknown])
+        picked = list(dict.fromkeys([0, *(bare[name] for name in names)]))
+        return dataclasses.replace(
+            self,
+            columns=tuple(self.columns[i] for i in picked),
+            headers=tuple(self.headers[i] for i in picked),
+            rows=tuple(tuple(row[i] for i in picked) for row in self.rows),
+        )
+
     def records(self) -> list[dict[str, Any]]:
         """One dict per row, keyed by column name (what `--format json` prints)."""
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
@@ -428,12 +452,12 @@ def pareto_front(
         ).fetchall()[0]
         trials_total, trials_feasible = (int(counts[0]), int(counts[1])) if counts else (0, 0)
 
-        shown = ["trial_number"]
-        shown += [f"param_{name}" for name in results.parameter_names]
-        shown += objective_columns
+        # objectives first (the answer), then their bands, the parameters, derived figures
+        shown = ["trial_number", *objective_columns]
         shown += [f"objective_{n}" for n in results.objective_names if n not in chosen]
         shown += band_columns(results, columns, [*chosen, *(n for n in results.objective_names
                                                            if n not in chosen)], con)
+        shown += [f"param_{name}" for name in results.parameter_names]
         shown += derived_columns(results, columns)
         order = ", ".join(
             f"{quote_identifier('objective_' + name)} "

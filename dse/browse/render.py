@@ -18,7 +18,13 @@ from dse.browse.pareto import ParetoTable
 
 
 def format_value(value: Any) -> str:
-    """Four significant digits for floats, plain text for the rest; missing is '-'."""
+    """Four significant digits in engineering notation, at most 10 characters for a
+    number: 2.836, 579.9, 30.75e3, 273.1e6, 4.5e-6; plain text for the rest; missing '-'.
+
+    # NOTE: engineering notation (exponents in steps of 3) keeps every number short, so
+    # a table fits a terminal without rich cutting a value to `3.17e…`; the exponent
+    # maps to k/M/G at a glance. CSV and JSON keep full precision.
+    """
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -26,10 +32,22 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return "-"
-        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-            return f"{value:.4g}"
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        return _engineering(value)
     return str(value)
+
+
+def _engineering(value: float) -> str:
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if 1e-3 <= magnitude < 1e4:
+        return f"{value:.4g}"
+    exponent = 3 * math.floor(math.log10(magnitude) / 3)
+    mantissa = value / 10.0**exponent
+    if abs(float(f"{mantissa:.4g}")) >= 1000:  # 999.96e3 rounds to 1000e3: 1e6
+        exponent += 3
+        mantissa /= 1000
+    return f"{mantissa:.4g}e{exponent}"
 
 
 def _json_value(value: Any) -> Any:
@@ -42,7 +60,46 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def pareto_rich(table: ParetoTable) -> Table:
+def _header_pieces(text: str) -> list[tuple[str, str]]:
+    """(separator before, piece): a header breaks after `_` and at spaces."""
+    pieces: list[tuple[str, str]] = []
+    for w, word in enumerate(text.split(" ")):
+        parts = word.split("_")
+        for p, part in enumerate(parts):
+            piece = part + ("_" if p < len(parts) - 1 else "")
+            if piece:
+                pieces.append((" " if w and not p else "", piece))
+    return pieces
+
+
+def _wrap_header(text: str, width: int) -> str:
+    """Break a header after `_` or at a space into lines of at most `width` characters
+    (a piece longer than that keeps its own line)."""
+    lines: list[str] = []
+    for separator, piece in _header_pieces(text):
+        if lines and len(lines[-1]) + len(separator) + len(piece) <= width:
+            lines[-1] += separator + piece
+        else:
+            lines.append(piece)
+    return "\n".join(lines)
+
+
+def _column_width(header: str, cells: Sequence[str]) -> int:
+    """Values are never cut; a header wraps, down to its longest unbreakable piece."""
+    longest_piece = max((len(p) for _, p in _header_pieces(header)), default=0)
+    return max([len(c) for c in cells] + [min(len(header), max(longest_piece, 8))])
+
+
+_SHORT_HEADERS = {"trial_number": "trial", "trials": "trials"}
+
+
+def pareto_rich(table: ParetoTable, width: int | None = None) -> tuple[Table, list[str]]:
+    """The front as a rich table at most `width` characters wide (None: as wide as it
+    needs), and the headers of the columns left out to fit.
+
+    Objectives come first (the table's column order), so what is left out is parameters
+    and derived figures from the right; values are never cut and headers wrap.
+    """
     out = Table(
         title=(
             f"Pareto front over {', '.join(table.objectives)}: {table.front_size} distinct "
@@ -52,17 +109,32 @@ def pareto_rich(table: ParetoTable) -> Table:
         ),
         title_justify="left",
     )
-    for column, head in zip(table.columns, table.headers, strict=True):
-        numeric = column == "trial_number" or any(
-            isinstance(row[table.columns.index(column)], int | float) for row in table.rows[:1]
+    cells = [[_cell(c, row[i]) for row in table.rows] for i, c in enumerate(table.columns)]
+    headers = [_SHORT_HEADERS.get(c, h) for c, h in zip(table.columns, table.headers,
+                                                         strict=True)]
+    widths = [_column_width(h, col) for h, col in zip(headers, cells, strict=True)]
+    kept: list[int] = []
+    used = 1
+    for i, w in enumerate(widths):
+        always = table.columns[i] in ("trial_number", "trials") or i <= len(table.objectives)
+        if width is not None and used + w + 3 > width and not always:
+            continue
+        kept.append(i)
+        used += w + 3
+    for i in kept:
+        column, head = table.columns[i], headers[i]
+        numeric = column in ("trial_number", "trials") or any(
+            isinstance(row[i], int | float) and not isinstance(row[i], bool)
+            for row in table.rows[:1]
         )
         style = "bold" if column.startswith("objective_") else None
         out.add_column(
-            escape(head), justify="right" if numeric else "left", style=style, no_wrap=True
+            escape(_wrap_header(head, widths[i])), justify="right" if numeric else "left",
+            style=style, no_wrap=True, min_width=widths[i], max_width=widths[i],
         )
-    for row in table.rows:
-        out.add_row(*(escape(_cell(c, v)) for c, v in zip(table.columns, row, strict=True)))
-    return out
+    for r in range(len(table.rows)):
+        out.add_row(*(escape(cells[i][r]) for i in kept))
+    return out, [table.headers[i] for i in range(len(table.columns)) if i not in kept]
 
 
 def _cell(column: str, value: Any) -> str:
@@ -72,11 +144,11 @@ def _cell(column: str, value: Any) -> str:
 
 
 def natural_width(table: ParetoTable) -> int:
-    """Characters a `pareto_rich` table needs so no header or value is cut."""
-    widths = [len(h) for h in table.headers]
-    for row in table.rows:
-        for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(_cell(table.columns[i], value)))
+    """Characters a `pareto_rich` table needs to show every column."""
+    widths = [
+        _column_width(_SHORT_HEADERS.get(c, h), [_cell(c, row[i]) for row in table.rows])
+        for i, (c, h) in enumerate(zip(table.columns, table.headers, strict=True))
+    ]
     return sum(widths) + 3 * len(widths) + 1
 
 
@@ -128,11 +200,27 @@ def _row(table: Table, *cells: str | Text) -> None:
 
 
 def _side_by_side(title: str, details: Sequence[DesignDetail]) -> Table:
+    """Names (wrapping if need be), units, then one column per design whose values are
+    never cut (the caller prints it as wide as its values need)."""
     table = Table(title=title, title_justify="left")
     table.add_column("")
     table.add_column("unit")
     for detail in details:
         table.add_column(escape(detail.label), justify="right")
+    return table
+
+
+def _unbreakable(table: Table) -> Table:
+    """Every column at least as wide as its longest word, so text wraps at spaces but a
+    number or a name is never broken or cut (`3.17e…`)."""
+    for column in table.columns:
+        words = [
+            len(word)
+            for cell in column.cells
+            for word in (cell.plain if isinstance(cell, Text) else Text.from_markup(
+                str(cell)).plain).split()
+        ]
+        column.min_width = max([*words, column.min_width or 0])
     return table
 
 
@@ -191,7 +279,12 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
         for name, unit, values in rows:
             if attribute == "objectives":
                 values = [_with_band(d, name) for d in details]
+            if attribute == "constraints":
+                unit = "of bound"  # relative violation (value - bound) / |bound|
             _row(overview, name, unit, *(format_value(v) for v in values))
+        if attribute == "parameters" and any(d.inert_parameters for d in details):
+            _row(overview, "not acting on the design", "",
+                 *(", ".join(d.inert_parameters) or "-" for d in details))
     _versus_rows(overview, details)
     tables = [overview]
 
@@ -199,9 +292,11 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
     if not workloads:
         note = _side_by_side("Per workload", details)
         _row(note, "no per-workload rows", "", *("-" for _ in details))
-        return [*tables, note]
+        return [_unbreakable(t) for t in (*tables, note)]
     metrics = _side_by_side("Per workload", details)
-    bounds = _side_by_side("Where the time goes (seconds per step, share, bound_by)", details)
+    bounds = _side_by_side(
+        "Where the time goes (seconds per request or per step as each workload says, "
+        "share, bound_by)", details)
     for workload in workloads:
         per_design = [
             next((w for w in d.workloads if w.workload == workload), None) for d in details
@@ -230,8 +325,11 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
             if all(format_value(v) == "-" for v in values):
                 continue  # a metric that does not apply to this workload (TTFT of a CNN)
             _row(metrics, name, unit, *(format_value(v) for v in values))
+        periods = {w.period for w in per_design if w and w.period}
+        single = periods.pop() if len(periods) == 1 else ""
+        period = f" (per {single})" if single else ""
         _row(bounds,
-            Text(workload, style="bold"), "bound_by",
+            Text(workload + period, style="bold"), "bound_by",
             *((Text(w.bound_by, style="bold") if w and w.bound_by else "-") for w in per_design),
         )
         bound_names = list(
@@ -253,8 +351,48 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
                 else:
                     share = f" ({100 * value / total:.0f}%)" if total > 0 else ""
                     cells.append(format_value(float(value)) + share)
-            _row(bounds, bound, "s", *cells)
-    return [*tables, metrics, bounds]
+            _row(bounds, bound, f"s/{single}" if single else "s", *cells)
+    return [_unbreakable(t) for t in (*tables, metrics, bounds)]
+
+
+def details_csv(details: Sequence[DesignDetail]) -> str:
+    """Long CSV: section, workload, name, unit, then one column per design (full precision;
+    missing is empty)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["section", "workload", "name", "unit", *(d.label for d in details)])
+
+    def value(v: Any) -> Any:
+        return "" if _json_value(v) is None else v
+
+    for attribute in ("parameters", "objectives", "derived", "constraints"):
+        for name, unit, values in _figure_rows(details, attribute):
+            writer.writerow([attribute, "", name, unit, *(value(v) for v in values)])
+    for attribute in ("objectives",):
+        for name, unit, _values in _figure_rows(details, attribute):
+            for end in ("low", "high"):
+                cells = [next((getattr(f, end) for f in d.objectives if f.name == name), None)
+                         for d in details]
+                if any(c is not None for c in cells):
+                    writer.writerow([f"objective band {end}", "", name, unit,
+                                     *(value(c) for c in cells)])
+    workloads = list(dict.fromkeys(w.workload for d in details for w in d.workloads))
+    for workload in workloads:
+        per_design = [next((w for w in d.workloads if w.workload == workload), None)
+                      for d in details]
+        names = dict.fromkeys((m.name, m.unit) for w in per_design if w for m in w.metrics)
+        for name, unit in names:
+            writer.writerow(["metric", workload, name, unit, *(
+                value(next((m.value for m in w.metrics if m.name == name), None) if w else None)
+                for w in per_design)])
+        bounds = dict.fromkeys(b.name for w in per_design if w for b in w.time_by_bound_s)
+        for bound in bounds:
+            writer.writerow(["time by bound", workload, bound, "s", *(
+                value(next((b.value for b in w.time_by_bound_s if b.name == bound), None)
+                      if w else None) for w in per_design)])
+        writer.writerow(["period", workload, "time by bound adds up to", "",
+                         *((w.period if w else "") for w in per_design)])
+    return buffer.getvalue()
 
 
 def details_json(details: Sequence[DesignDetail]) -> str:

@@ -391,12 +391,59 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+_PER_THINGS = ("chip", "step", "request", "token", "output_token", "sample", "sequence")
+_COUNTED = ("tokens", "output_tokens", "samples", "requests", "steps", "sequences",
+            "queries", "images")
+
+
+def _singular(thing: str) -> str:
+    word = thing.split("_")[-1]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def unit_from_name(name: str) -> str:
-    """House style puts the unit at the end of every name: `die_area_mm2` -> `mm²`."""
-    for suffix, unit in sorted(_UNIT_SUFFIXES, key=lambda item: -len(item[0])):
-        if name.endswith(suffix):
-            return unit
-    return ""
+    """House style puts the unit at the end of every name: `die_area_mm2` -> `mm²`,
+    `kv_cache_bytes_per_chip` -> `B/chip`, `output_tokens_per_s_per_chip` ->
+    `tokens/s/chip`, `energy_per_output_token_j` -> `J/token`, `batch` -> `count`."""
+    # `..._per_<thing>` at the end divides whatever unit comes before it
+    denominators: list[str] = []
+    trimmed = name
+    for prefix in ("metric_", "derived_", "objective_", "param_", "constraint_"):
+        trimmed = trimmed.removeprefix(prefix)
+    while True:
+        for thing in sorted(_PER_THINGS, key=len, reverse=True):
+            if trimmed.endswith(f"_per_{thing}"):
+                denominators.insert(0, _singular(thing))
+                trimmed = trimmed.removesuffix(f"_per_{thing}")
+                break
+        else:
+            break
+    unit = ""
+    for counted in sorted(_COUNTED, key=len, reverse=True):
+        if trimmed == f"{counted}_per_s" or trimmed.endswith(f"_{counted}_per_s"):
+            unit = f"{_singular(counted)}s/s"
+            break
+    if not unit:
+        for suffix, symbol in sorted(_UNIT_SUFFIXES, key=lambda item: -len(item[0])):
+            if trimmed.endswith(suffix):
+                unit = symbol
+                # `energy_per_output_token_j`: the quantity is per something
+                middle = trimmed.removesuffix(suffix)
+                for thing in sorted(_PER_THINGS, key=len, reverse=True):
+                    if middle.endswith(f"_per_{thing}"):
+                        denominators.insert(0, _singular(thing))
+                        break
+                break
+    if not unit and trimmed in _COUNTS:
+        unit = _COUNTS[trimmed]
+    if not unit and denominators:
+        unit = "1"
+    return "/".join([unit, *denominators]) if unit else ""
+
+
+_COUNTS = {"batch": "count", "micro_batch": "count", "clock_fraction": "fraction",
+           "infeasible_workloads": "count", "chips": "count", "replicas": "count"}
+"""Dimensionless metrics that carry no unit suffix, and what they count."""
 
 
 def header(results: Results, column: str) -> str:
@@ -445,7 +492,10 @@ def _design_keys(results: Results) -> Any:
         try:
             _DESIGN_KEYS[cache_key] = DesignKeys(results_space(results))
         except ConfigError as exc:
-            _DESIGN_KEYS[cache_key] = "; ".join(p.message for p in exc.problems)[:200]
+            _DESIGN_KEYS[cache_key] = "; ".join(
+                f"{p.key_path}: {p.message}" if p.key_path else p.message
+                for p in exc.problems[:3]
+            ) + ("; ..." if len(exc.problems) > 3 else "")
     return _DESIGN_KEYS[cache_key]
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from dse.cli._app import app, console, plain, report_config_errors
 from dse.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from dse.browse.detail import DesignDetail
+    from dse.browse.pareto import ParetoTable
     from dse.browse.results import Results
 
 # NOTE: dse.browse (duckdb, pyarrow, moocore) is imported inside each command, not here:
@@ -29,11 +29,6 @@ if TYPE_CHECKING:
 class TableFormat(StrEnum):
     table = "table"
     csv = "csv"
-    json = "json"
-
-
-class DetailFormat(StrEnum):
-    table = "table"
     json = "json"
 
 
@@ -84,13 +79,21 @@ def pareto(
         ),
     ] = None,
     top: Annotated[int | None, typer.Option(min=0, help="Show only the first N rows.")] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns to show after the trial number, by bare name "
+            "(score,power_w,sram_capacity_mib) or column name (param_…); default: all, "
+            "objectives first; a table drops what does not fit the terminal."
+        ),
+    ] = None,
     format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
         TableFormat.table
     ),
 ) -> None:
-    """The non-dominated feasible designs, best first, with parameters and objectives."""
+    """The non-dominated feasible designs, best first: objectives, bands, parameters,
+    derived figures; one row per distinct design (`trials`: every trial that built it)."""
     from dse.browse.pareto import pareto_front
-    from dse.browse.render import natural_width, pareto_csv, pareto_json, pareto_rich
 
     opened = _open(results)
     table = pareto_front(opened, _split_names(objectives), where, top)
@@ -100,15 +103,29 @@ def pareto(
         _note(f"{results}: no finished trials yet (search {opened.metadata.status})")
     elif table.trials_matching == 0:
         _note(f"{results}: no feasible trial matches ({table.trials_total} trials)")
+    chosen = _split_names(columns)
+    if chosen:
+        table = table.select(chosen)
+    print_pareto(table, format)
+
+
+def print_pareto(table: ParetoTable, format: TableFormat) -> None:
+    """The front in `format`; a table as wide as the terminal, saying what it left out."""
+    from dse.browse.render import pareto_csv, pareto_json, pareto_rich
+
     if format is TableFormat.csv:
         sys.stdout.write(pareto_csv(table))
     elif format is TableFormat.json:
         sys.stdout.write(pareto_json(table) + "\n")
     else:
-        # NOTE: a pipe or a narrow terminal would otherwise squeeze the headers to
-        # "sram_m…"; the table is only useful with its units readable, so it may run wide.
-        width = max(console.width, natural_width(table))
-        Console(width=width).print(pareto_rich(table))
+        rendered, left_out = pareto_rich(table, console.width)
+        console.print(rendered)
+        sys.stdout.flush()  # the note on stderr comes after the table
+        if left_out:
+            _note(
+                f"{len(left_out)} more columns do not fit {console.width} characters: "
+                f"{', '.join(left_out)} (--columns picks, --format csv|json shows all)"
+            )
 
 
 @app.command()
@@ -117,28 +134,28 @@ def show(
     results: ResultsArg,
     trial: Annotated[int, typer.Argument(help="Trial number.", show_default=False)],
     reference: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help="Reference chip to show beside it (default: the first evaluated; "
-            "'none' for none)."
+            "'none' for none); repeat for several, side by side."
         ),
     ] = None,
-    format: Annotated[DetailFormat, typer.Option("--format", help="Output format.")] = (
-        DetailFormat.table
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table
     ),
 ) -> None:
-    """One design in full: parameters, derived figures, per-workload metrics, bound_by."""
+    """One design in full: the parameters that act on it, objectives with units, derived
+    figures, per-workload metrics, and where the time goes (per request or per step)."""
     from dse.browse.detail import design_details, reference_details, reference_names
 
     opened = _open(results)
-    details = design_details(opened, [trial])
+    details = design_details(opened, [trial], only_acting=True)
     if reference is None:
-        available = reference_names(opened)
-        chosen = available[:1]
-    elif reference.lower() == "none":
+        chosen = reference_names(opened)[:1]
+    elif any(r.lower() == "none" for r in reference):
         chosen = []
     else:
-        chosen = [reference]
+        chosen = list(dict.fromkeys(reference))
     details += reference_details(opened, chosen)
     _print_details(details, format)
 
@@ -156,8 +173,8 @@ def compare(
             "--hardware", help="Reference chip (preset name) to add; repeat for several."
         ),
     ] = None,
-    format: Annotated[DetailFormat, typer.Option("--format", help="Output format.")] = (
-        DetailFormat.table
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = (
+        TableFormat.table
     ),
 ) -> None:
     """Several designs (and reference chips) side by side."""
@@ -166,22 +183,32 @@ def compare(
     from dse.browse.detail import design_details, reference_details
 
     opened = _open(results)
-    details = design_details(opened, trials or [])
+    details = design_details(opened, trials or [], only_acting=True)
     details += reference_details(opened, hardware or [])
     _print_details(details, format)
 
 
-def _print_details(details: list[DesignDetail], format: DetailFormat) -> None:
+def _print_details(details: list[DesignDetail], format: TableFormat) -> None:
+    from rich.console import Console
+    from rich.measure import Measurement
+
     from dse.browse.detail import with_comparisons
-    from dse.browse.render import comparison_tables, details_json
+    from dse.browse.render import comparison_tables, details_csv, details_json
 
     details = with_comparisons(details)
 
-    if format is DetailFormat.json:
+    if format is TableFormat.json:
         sys.stdout.write(details_json(details) + "\n")
         return
+    if format is TableFormat.csv:
+        sys.stdout.write(details_csv(details))
+        return
     for table in comparison_tables(details):
-        console.print(table)
+        # NOTE: values never wrap or get cut (`3.17e…`): where the terminal is narrower
+        # than the values need (several designs side by side), the table runs wider.
+        needed = Measurement.get(console, console.options.update_width(10_000), table).minimum
+        out = console if needed <= console.width else Console(width=needed, emoji=False)
+        out.print(table)
 
 
 @app.command()

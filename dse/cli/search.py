@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import shlex
 import sys
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from dse.cli._app import EXIT_USAGE, app, console, plain, report_config_errors
+from dse.cli._app import EXIT_USAGE, app, console, error_console, plain, report_config_errors
+from dse.cli.browse import TableFormat
 
 MAX_FRONT_ROWS = 20
 EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
@@ -38,6 +37,10 @@ def search(
         None, "--workers", min=1, help="CPUs of the local Ray (default: all cores)"
     ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    format: TableFormat = typer.Option(
+        TableFormat.table, "--format", help="how the front is printed at the end: a table "
+        "of its first rows, or the whole front as csv or json (as `dse pareto`)"
+    ),
 ) -> None:
     """Search the design space in FILE; results go to --out as Parquet.
 
@@ -50,7 +53,7 @@ def search(
     space = load_space(file)  # a bad file stops here, before Ray starts
     # a relative --out inside a Ray job would land in Ray's temporary working directory
     check_out_in_ray_job(out, str(Path("results") / space.name))
-    from dse.results import FolderExists, FolderInUse, read_trials
+    from dse.results import FolderExists, FolderInUse
     from dse.runtime import SearchOptions, SearchProgress, run_search
 
     out = out or str(Path("results") / space.name)
@@ -65,7 +68,8 @@ def search(
         TextColumn("front {task.fields[front]}"),
         TextColumn("HV {task.fields[hv]:.4g}"),
         TimeElapsedColumn(),
-        console=console,
+        # with --format csv|json stdout carries only the front
+        console=console if format is TableFormat.table else error_console,
         disable=quiet,
     )
     budget = trials or space.spec.budget.trials  # a resumed search corrects it on progress
@@ -96,52 +100,29 @@ def search(
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
-    console.print(
+    (console if format is TableFormat.table else error_console).print(
         f"{summary.done} trials in {summary.elapsed_s:.1f} s on {summary.workers} Ray worker(s) "
         f"({summary.connection}); {summary.complete} complete, {summary.failed} failed, "
         f"{summary.feasible} feasible; hypervolume {summary.hypervolume:.4g}"
         + (f"; {summary.resumed_trials} resumed" if summary.resumed_trials else "")
     )
-    frame = read_trials(summary.out)
-    front = frame[frame["trial_number"].isin(_front_designs(summary.out, summary))]
-    first = space.objectives[0]
-    front = front.sort_values(
-        f"objective_{first.name}", ascending=first.direction == "minimize"
-    )
-    shown = front.head(MAX_FRONT_ROWS)
-    table = Table(
-        title=plain(f"Pareto front: {len(front)} distinct designs (results in {summary.out})")
-    )
-    table.add_column("trial", justify="right")
-    for objective in space.objectives:
-        arrow = "↑" if objective.direction == "maximize" else "↓"
-        table.add_column(f"{objective.name} {arrow}", justify="right")
-    for name in space.parameters:
-        table.add_column(name, justify="right")
-    for row in shown.to_dict("records"):
-        cells = [str(row["trial_number"])]
-        cells += [_shown(row[f"objective_{o.name}"]) for o in space.objectives]
-        cells += [_shown(row[f"param_{n}"]) for n in space.parameters]
-        table.add_row(*cells)
-    console.print(table)
-    if len(front) > len(shown):
-        console.print(
-            plain(f"... {len(front) - len(shown)} more on the front: `dse pareto {summary.out}`")
-        )
+    _print_front(summary.out, format)
 
 
-def _front_designs(out: str, summary: object) -> list[int]:
-    """First trial of each distinct design on the front (`dse.browse.results.design_groups`:
-    what `dse pareto` and the page count)."""
-    from dse.browse.results import connect, design_groups, open_results
+def _print_front(out: str, format: TableFormat) -> None:
+    """The first rows of the front, as `dse pareto` prints them (one row per distinct
+    design, objectives first, fitted to the terminal)."""
+    from dse.browse.pareto import pareto_front
+    from dse.browse.results import open_results
+    from dse.cli.browse import print_pareto
 
-    opened = open_results(out)
-    con = connect(opened)
-    try:
-        numbers = list(getattr(summary, "front_trial_numbers", ()))
-        return design_groups(opened, con, numbers).representatives
-    finally:
-        con.close()
+    table = pareto_front(open_results(out), top=None if format is not TableFormat.table
+                         else MAX_FRONT_ROWS)
+    print_pareto(table, format)
+    if format is TableFormat.table and table.front_size > len(table.rows):
+        console.print(plain(
+            f"... {table.front_size - len(table.rows)} more on the front: `dse pareto {out}`"
+        ))
 
 
 def resume_command(
@@ -156,11 +137,3 @@ def resume_command(
     if workers is not None:
         words += ["--workers", str(workers)]
     return shlex.join([*words, "--resume"])
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        return f"{value:.4g}"
-    return plain(value)  # a categorical choice is user text

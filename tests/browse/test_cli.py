@@ -63,15 +63,37 @@ def test_pareto_table_and_csv_carry_units(small_results):
         "pareto", small_results, "--objectives", "throughput_score,power_w", "--top", "4"
     )
     assert table.exit_code == 0, table.output
-    for head in ("sram_mib [MiB]", "power_w [W]", "die_area_mm2 [mm²]", "unit_cost_usd [USD]"):
-        assert head in table.stdout
-    assert "Pareto front over throughput_score, power_w" in table.stdout
+    # an 80-column terminal (CliRunner's): headers wrap with their units, nothing is cut
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in table.stdout
+    for piece in ("power_w", "[W]", "unit_", "cost_usd", "[USD]"):
+        assert piece in table.stdout
+    assert "Pareto front over throughput_score, power_w" in " ".join(lines[:3])
+    # what does not fit is named on stderr
+    assert "more columns do not fit 80 characters" in table.stderr
 
     as_csv = invoke("pareto", small_results, "--format", "csv", "--where", "hbm_stacks >= 4")
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
-    assert rows[0][:4] == ["trial_number", "trials", "sram_mib [MiB]", "hbm_stacks"]
-    assert len(rows) > 2 and all(int(r[3]) >= 4 for r in rows[1:])
+    # objectives first, then their bands (none here), parameters, derived figures
+    assert rows[0][:7] == ["trial_number", "trials", "throughput_score", "power_w [W]",
+                           "unit_cost_usd [USD]", "sram_mib [MiB]", "hbm_stacks"]
+    assert len(rows) > 2 and all(int(r[6]) >= 4 for r in rows[1:])
+
+
+def test_pareto_columns_picks_and_orders_what_is_shown(small_results):
+    result = invoke("pareto", small_results, "--columns", "hbm_stacks,power_w,trials",
+                    "--format", "json", "--top", "3")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [list(r) for r in records] == [["trial_number", "param_hbm_stacks",
+                                           "objective_power_w", "trials"]] * 3
+    table = invoke("pareto", small_results, "--columns", "hbm_stacks,power_w")
+    assert table.exit_code == 0 and "more columns" not in table.stderr
+    wrong = invoke("pareto", small_results, "--columns", "hbm_stack")
+    assert wrong.exit_code == 2
+    assert "--columns: hbm_stack: no such column" in wrong.stderr and "hbm_stacks" in wrong.stderr
 
 
 def test_show_prints_the_breakdown_beside_a_reference(small_results):

@@ -79,3 +79,17 @@ def test_every_reading_command_counts_the_same_front(route_results):
     assert sorted(d["trials"] for d in shown) == [[0, 1], [2, 3], [4]]
     # a repeated trial is neither a second front point nor a dominated one
     assert {d["trial_number"] for d in data["designs"]} == {0, 2, 4, 5}
+
+
+def test_show_lists_only_the_parameters_that_act_on_the_design(route_results):
+    result = invoke("show", route_results, "2", "--reference", "none", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (ddr,) = json.loads(result.stdout)
+    assert [p["name"] for p in ddr["parameters"]] == [ROUTE, SRAM, CLOCK, CHANNELS]
+    assert ddr["inert_parameters"] == [STACKS]
+    table = invoke("compare", route_results, "0", "2")
+    assert table.exit_code == 0, table.output
+    assert "not acting on the design" in table.stdout
+    row = next(line for line in table.stdout.splitlines() if "hbm_stacks" in line)
+    # the HBM design's stacks, and "-" for the DDR design that has none
+    assert "5" in row and "-" in row.split("│")[-2]
