@@ -47,7 +47,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dse.config import load_hardware
-from dse.config._problems import problems_from_validation_error
+from dse.config._problems import closest, problems_from_validation_error
 from dse.config._types import Number
 from dse.config._yaml import read_yaml_mapping
 from dse.core.calibration import DEFAULT_CALIBRATION, using_calibration
@@ -168,7 +168,9 @@ def load_suite(name_or_path: str) -> Suite:
     path = _suite_path(name_or_path)
     source = str(path)
     if not path.exists():
-        raise ConfigError(f"no such suite; known suites: {', '.join(list_suites())}",
+        close = closest(str(name_or_path), list_suites())
+        hint = f"did you mean {close!r}? " if close else ""
+        raise ConfigError(f"no such suite; {hint}known suites: {', '.join(list_suites())}",
                           str(name_or_path))
     resolved = path.resolve()
     loading: list[Path] = _LOADING.__dict__.setdefault("chain", [])

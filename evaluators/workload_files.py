@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dse.config._problems import problems_from_validation_error
+from dse.config._problems import closest, problems_from_validation_error
 from dse.config._types import Count, Flag, Number
 from dse.config._yaml import read_yaml_documents
 from dse.errors import ConfigError, Problem
@@ -235,8 +235,10 @@ def _resolve_model(raw: str | InlineTransformer, prefix: str,
     if isinstance(raw, str):
         found = BUILTIN_MODELS.get(raw)
         if found is None:
+            close = closest(raw, sorted(BUILTIN_MODELS))
+            hint = f"did you mean {close!r}? " if close else ""
             problems.append(Problem(source, f"{prefix}model",
-                                    f"unknown model {raw!r}; built-in models: "
+                                    f"unknown model {raw!r}; {hint}built-in models: "
                                     + ", ".join(sorted(BUILTIN_MODELS))))
         return found
     kv_heads = raw.kv_heads if raw.kv_heads is not None else raw.heads
@@ -378,8 +380,10 @@ def parse_model_workloads(
         plan = _check(doc, model, prefix, source, problems)
         evaluator = doc.evaluator or default_evaluator(doc.kind, model)
         if evaluator not in EVALUATORS:
+            close = closest(evaluator, list(EVALUATORS))
+            hint = f"did you mean {close!r}? " if close else ""
             problems.append(Problem(source, f"{prefix}evaluator", f"unknown evaluator "
-                                    f"{evaluator!r}; known: {', '.join(EVALUATORS)}"))
+                                    f"{evaluator!r}; {hint}known: {', '.join(EVALUATORS)}"))
             continue
         families, kinds = _EVALUATOR_ACCEPTS.get(evaluator, ((object,), (doc.kind,)))
         if not isinstance(model, families) or doc.kind not in kinds:

@@ -53,8 +53,17 @@ def _bound(value: Any) -> str:
 
 
 def closest(word: str, names: Iterable[str]) -> str | None:
-    """The allowed name `word` was most likely meant to be, or None (see `did_you_mean`)."""
+    """The allowed name `word` was most likely meant to be, or None (see `did_you_mean`).
+
+    NOTE: a name that `word` begins (the shortest) wins over difflib's ratio:
+    `nvidia-h100` is `nvidia-h100-sxm` cut short, though `nvidia-h200` differs in one
+    character and scores higher.
+    """
     names = list(names)
+    if len(word) >= 3:
+        started = sorted((n for n in names if n.lower().startswith(word.lower())), key=len)
+        if started:
+            return started[0]
     found = difflib.get_close_matches(word, names, n=1) or [
         n for n in names if n.lower() == word.lower()
     ]

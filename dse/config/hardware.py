@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dse import units
-from dse.config._problems import problems_from_validation_error
+from dse.config._problems import closest, problems_from_validation_error
 from dse.config._types import Count, Flag, Number
 from dse.config._yaml import read_yaml_mapping
 from dse.errors import ConfigError, Problem
@@ -392,7 +392,10 @@ def preset_path(name: str) -> Path:
     path = _presets_dir() / f"{name}.yaml"
     if not path.is_file():
         available = ", ".join(list_presets())
-        raise ConfigError(Problem(name, "", f"unknown hardware preset; available: {available}"))
+        close = closest(name, list_presets())
+        hint = f"did you mean {close!r}? " if close else ""
+        raise ConfigError(
+            Problem(name, "", f"unknown hardware preset; {hint}available: {available}"))
     return path
 
 

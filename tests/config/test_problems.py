@@ -23,6 +23,9 @@ def test_the_closest_key_is_suggested_else_every_allowed_key() -> None:
     assert did_you_mean("Stacks", ["stacks"]) == "; did you mean 'stacks'?"
     assert did_you_mean("zzz", ["b", "a"]) == "; allowed: b, a"
     assert did_you_mean("x", []) == ""
+    # a name cut short beats a closer-looking other name
+    assert did_you_mean("nvidia-h100", ["nvidia-h200", "nvidia-h100-sxm"]) == (
+        "; did you mean 'nvidia-h100-sxm'?")
 
 
 def test_allowed_keys_follow_fields_lists_dicts_and_union_branches() -> None:
