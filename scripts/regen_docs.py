@@ -164,7 +164,36 @@ def essay_systems_block(name: str) -> Callable[[], str]:
 
 ESSAY_SYSTEMS_BLOCKS = ("scores", "others", "reference", "micro-batches", "serving", "checks",
                         "details")
+def economics_cost_split() -> str:
+    """docs/economics.md: the four cost figures a search records, for the H100 preset."""
+    from dse.config import load_hardware
+    from dse.core.economics import chip_economics
+
+    e = chip_economics(load_hardware("nvidia-h100-sxm"))
+    manufacturing = e.die_cost_usd + e.memory_cost_usd + e.packaging_cost_usd
+    per_unit = e.nre_usd / e.volume
+    if abs(manufacturing + per_unit - e.unit_cost_usd) > 1e-6 * e.unit_cost_usd:
+        raise SystemExit("regen_docs: unit cost is no longer manufacturing + NRE / volume")
+    rows = [
+        ("manufacturing_cost_usd", "making one chip: good dies + memory + packaging and "
+         "test; no NRE", f"${manufacturing:,.0f}"),
+        ("nre_usd", "design cost (NRE) of the process node, normalised as above",
+         f"${e.nre_usd / 1e6:,.1f}M"),
+        ("volume_units", "chips the NRE is spread over: the space's `economics: "
+         "{volume_units: …}`, else `tco.default_volume` (10,000)", f"{e.volume:,.0f}"),
+        ("nre_per_unit_usd", "`nre_usd / volume_units`", f"${per_unit:,.0f}"),
+        ("unit_cost_usd", "`manufacturing_cost_usd + nre_per_unit_usd`: what one chip "
+         "costs at that volume", f"${e.unit_cost_usd:,.0f}"),
+    ]
+    lines = ["| name | includes | H100 SXM at the default volume |", "|---|---|---|"]
+    lines += [f"| `{name}` | {text} | {value} |" for name, text, value in rows]
+    lines += ["", f"At the default volume NRE is {per_unit / e.unit_cost_usd:.0%} of the "
+              "H100's unit cost."]
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "economics-cost-split": economics_cost_split,
     "essay-table": essay_table,
     "space-errors": space_errors,
     "operator-errors": operator_errors,
