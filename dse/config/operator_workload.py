@@ -93,6 +93,7 @@ class ElementwiseEntry(_OpEntry):
     bytes_written: Bytes
     flops: Number = Field(default=0.0, ge=0, le=1e24)
     dtype: Precision = "fp32"
+    saved_bytes: Bytes = 0.0
 
 
 class EmbeddingLookupEntry(_OpEntry):
