@@ -274,9 +274,11 @@ def real_search_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = subprocess.run(
         [sys.executable, "-c", "from dse.cli import main; main()", "search",
          str(REPO / "search_spaces" / "quickstart.yaml"), "--trials", "30",
-         "--out", str(out), "--quiet", "--workers", "2"],
+         "--out", str(out), "--quiet", "--workers", "2", "--format", "json"],
         capture_output=True, text=True, env=env, timeout=300, check=False, cwd=REPO,
     )
     if done.returncode != 0:
         pytest.fail(f"dse search failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    # what the search printed on stdout: with --format json, only its front
+    (out.parent / "search_stdout.json").write_text(done.stdout)
     return out

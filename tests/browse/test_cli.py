@@ -267,3 +267,13 @@ def test_compare_evaluates_presets_the_search_did_not(real_search_results):
     stored_objectives = {f["name"]: f["value"] for f in ref["objectives"]}
     for figure in again.objectives:
         assert figure.value == pytest.approx(stored_objectives[figure.name], rel=1e-9)
+
+
+def test_the_search_prints_the_front_dse_pareto_prints(real_search_results):
+    """`dse search --format json` writes only the front to stdout (progress and summary go
+    to stderr), and it is `dse pareto --format json`'s front: one front size everywhere."""
+    printed = json.loads((real_search_results.parent / "search_stdout.json").read_text())
+    result = invoke("pareto", real_search_results, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert printed == json.loads(result.stdout)
+    assert len({json.dumps(r["trials"]) for r in printed}) == len(printed)
