@@ -221,3 +221,45 @@ def test_commands_named_in_help_texts_exist_with_their_options(where: str, span:
     options = {opt for p in command.params for opt in p.opts}
     unknown = [w for w in words if w.startswith("--") and w.split("=")[0] not in options]
     assert not unknown, f"--help of {where}: `{span}`: no option {unknown}"
+
+
+# ------------------------------------------------------------------- documented keys
+
+def _table_keys(text: str, heading: str) -> set[str]:
+    """Backticked names in the first column of the first table under `heading`."""
+    start = text.index(heading + "\n")
+    table = re.search(r"^\|.*?(?=^\s*$)", text[start:], re.S | re.M)
+    assert table, heading
+    keys: set[str] = set()
+    for row in table[0].splitlines()[2:]:
+        keys |= set(re.findall(r"`([\w.]+)`", row.split("|")[1]))
+    return keys
+
+
+def _model_keys(model) -> set[str]:  # type: ignore[no-untyped-def]
+    return {info.alias or name for name, info in model.model_fields.items()}
+
+
+def test_the_hardware_format_doc_lists_every_key_of_every_section() -> None:
+    from dse.config._problems import _field_keys, _members
+    from dse.config.hardware import HardwareFile
+
+    text = _read("docs/hardware-format.md")
+    assert _table_keys(text, "## Top level") == _model_keys(HardwareFile)
+    for section, annotation in _field_keys(HardwareFile).items():
+        models = [m for m in _members(annotation) if hasattr(m, "model_fields")]
+        if not models:
+            continue
+        heading = next(line for line in text.splitlines()
+                       if line.startswith(f"## `{section}`"))
+        assert _table_keys(text, heading) == _model_keys(models[0]), section
+
+
+def test_the_space_and_suite_docs_list_every_key() -> None:
+    from dse.space import SpaceFile
+    from evaluators.suites import _EntrySchema, _SuiteSchema
+
+    assert _table_keys(_read("docs/search.md"), "### Top-level keys") == _model_keys(SpaceFile)
+    suite = _read("docs/suite-format.md")
+    assert _table_keys(suite, "## Top-level keys") == _model_keys(_SuiteSchema)
+    assert _table_keys(suite, "## A workload entry") == _model_keys(_EntrySchema)
