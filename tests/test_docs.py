@@ -263,3 +263,30 @@ def test_the_space_and_suite_docs_list_every_key() -> None:
     suite = _read("docs/suite-format.md")
     assert _table_keys(suite, "## Top-level keys") == _model_keys(_SuiteSchema)
     assert _table_keys(suite, "## A workload entry") == _model_keys(_EntrySchema)
+
+
+def test_the_workload_file_doc_lists_every_key() -> None:
+    """docs/evaluators.md's key table: `system.chips`, then `pipeline_parallel` in the same
+    cell means `system.pipeline_parallel`."""
+    from dse.config._problems import _field_keys, _members
+    from evaluators.workload_files import InlineTransformer, WorkloadSchema
+
+    text = _read("docs/evaluators.md")
+    start = text.index("## Model-level workload files")
+    table = re.search(r"^\| key \|.*?(?=^\s*$)", text[start:], re.S | re.M)
+    assert table
+    documented: set[str] = set()
+    for row in table[0].splitlines()[2:]:
+        prefix = ""
+        for name in re.findall(r"`([\w.]+)`", row.split("|")[1]):
+            if "." in name:
+                prefix = name.rsplit(".", 1)[0] + "."
+                documented.add(name)
+            else:
+                documented.add(prefix + name)
+    expected: set[str] = set()
+    for key, annotation in _field_keys(WorkloadSchema).items():
+        sections = [m for m in _members(annotation) if hasattr(m, "model_fields")
+                    and m is not InlineTransformer]  # the inline model: one row, in prose
+        expected |= {f"{key}.{sub}" for s in sections for sub in _model_keys(s)} or {key}
+    assert documented == expected
