@@ -20,6 +20,7 @@ from dse.browse.results import (
     columns_of,
     connect,
     run_query,
+    same_design_trials,
     unit_from_name,
     unit_of_column,
 )
@@ -95,6 +96,8 @@ class DesignDetail:
     inert_parameters: tuple[str, ...] = ()
     """Parameters sampled for this trial that do not act on its design (moving them
     builds the same hardware, `dse.distinct`): left out of `parameters`."""
+    same_design_trials: tuple[int, ...] = ()
+    """Every trial that built this design, itself included (with `only_acting`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (NaN becomes None)."""
@@ -229,18 +232,24 @@ def _workloads(rows: list[dict[str, Any]]) -> tuple[WorkloadDetail, ...]:
 
 
 def _detail(results: Results, row: dict[str, Any], evals: list[dict[str, Any]],
-            only_acting: bool = False) -> DesignDetail:
+            only_acting: bool = False, con: duckdb.DuckDBPyConnection | None = None
+            ) -> DesignDetail:
     reference = str(row.get("reference") or "")
     number = int(row["trial_number"])
     parameters = _ordered_figures(results, row, "param_", results.parameter_names)
     inert: tuple[str, ...] = ()
+    same: tuple[int, ...] = ()
     if only_acting and not reference and parameters:
-        acting = acting_parameters(results, {f.name: f.value for f in parameters})
+        values = {f.name: f.value for f in parameters}
+        acting = acting_parameters(results, values)
         if acting is not None:
             inert = tuple(f.name for f in parameters if f.name not in acting)
             parameters = tuple(f for f in parameters if f.name in acting)
+            if con is not None:
+                same = same_design_trials(results, con, number, values, acting)
     return DesignDetail(
         inert_parameters=inert,
+        same_design_trials=same,
         label=reference or f"trial {number}",
         trial_number=number,
         reference=reference,
@@ -329,7 +338,7 @@ def design_details(
                 ]
             )
         evals = _evaluations_by_trial(results, con, numbers)
-        return [_detail(results, rows[n], evals.get(n, []), only_acting) for n in numbers]
+        return [_detail(results, rows[n], evals.get(n, []), only_acting, con) for n in numbers]
     finally:
         if own:
             con.close()

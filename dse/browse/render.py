@@ -282,6 +282,9 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
             if attribute == "constraints":
                 unit = "of bound"  # relative violation (value - bound) / |bound|
             _row(overview, name, unit, *(format_value(v) for v in values))
+        if attribute == "parameters" and any(len(d.same_design_trials) > 1 for d in details):
+            _row(overview, "trials building this design", "",
+                 *(" ".join(map(str, d.same_design_trials)) or "-" for d in details))
         if attribute == "parameters" and any(d.inert_parameters for d in details):
             _row(overview, "not acting on the design", "",
                  *(", ".join(d.inert_parameters) or "-" for d in details))

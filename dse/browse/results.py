@@ -557,3 +557,26 @@ def acting_parameters(results: Results, params: dict[str, Any]) -> tuple[str, ..
         return None
     acting: tuple[str, ...] = keys_of.acting(params)
     return acting
+
+
+def same_design_trials(
+    results: Results, con: duckdb.DuckDBPyConnection, number: int, params: dict[str, Any],
+    acting: Sequence[str],
+) -> tuple[int, ...]:
+    """Every trial that built the design trial `number` built (itself included), found
+    among the trials with the same values of the parameters that act on it."""
+    if not acting:
+        return (int(number),)
+    condition = " AND ".join(
+        f"{quote_identifier('param_' + name)} IS NOT DISTINCT FROM ?" for name in acting
+    )
+    candidates = [
+        int(row[0]) for row in run_query(
+            results, con, f"SELECT trial_number FROM trials WHERE {condition}",
+            [params[name] for name in acting],
+        ).fetchall()
+    ]
+    keys, _note = design_keys(results, con, [*candidates, int(number)])
+    own = keys.get(int(number))
+    return tuple(sorted(n for n in candidates if keys.get(n) == own)) or (int(number),)
+

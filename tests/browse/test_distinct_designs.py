@@ -87,9 +87,11 @@ def test_show_lists_only_the_parameters_that_act_on_the_design(route_results):
     (ddr,) = json.loads(result.stdout)
     assert [p["name"] for p in ddr["parameters"]] == [ROUTE, SRAM, CLOCK, CHANNELS]
     assert ddr["inert_parameters"] == [STACKS]
+    assert ddr["same_design_trials"] == [2, 3]  # trial 3 differs only in hbm_stacks
     table = invoke("compare", route_results, "0", "2")
     assert table.exit_code == 0, table.output
     assert "not acting on the design" in table.stdout
+    assert "trials building this" in table.stdout and "0 1" in table.stdout
     row = next(line for line in table.stdout.splitlines() if "hbm_stacks" in line)
     # the HBM design's stacks, and "-" for the DDR design that has none
     assert "5" in row and "-" in row.split("│")[-2]
