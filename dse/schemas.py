@@ -7,7 +7,7 @@ Every schema is generated from the pydantic models that check the files (`SpaceF
 The search-space schema lists every dotted `hardware:` and `remove:` path of the
 hardware format, with the field's type and range, from `HardwareFile`'s own schema.
 
-`dse space schema [space|suite|hardware]` prints them; the copies shipped beside the
+`dse space schema [space|suite|hardware|workload]` prints them; the copies shipped beside the
 files that use them (`SHIPPED`) are checked against these functions by the tests and
 rewritten by `scripts/regen_docs.py`.
 """
@@ -207,6 +207,7 @@ SCHEMAS: Mapping[str, Callable[[], dict[str, Any]]] = {
     "space": space_json_schema,
     "suite": suite_json_schema,
     "hardware": hardware_json_schema,
+    "workload": workload_json_schema,
 }
 
 SHIPPED: Mapping[str, Path] = {

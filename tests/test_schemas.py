@@ -109,3 +109,15 @@ def test_space_schema_prints_each_kind_as_strict_json(kind: str) -> None:
     assert result.output == schema_text(kind)
     result = CliRunner().invoke(app, ["space", "schema", "nope"])
     assert result.exit_code == 2
+
+
+def test_the_example_model_workloads_pass_the_workload_schema() -> None:
+    import yaml
+
+    validator = _validator("workload")
+    documents = list(yaml.safe_load_all(
+        (ROOT / "dse/data/examples/models.yaml").read_text(encoding="utf-8")))
+    assert documents
+    for document in documents:
+        assert not list(validator.iter_errors(document)), document.get("name")
+    assert list(validator.iter_errors({**documents[0], "batchsize": 8}))

@@ -92,7 +92,8 @@ def _grouped(paths: tuple[str, ...]) -> list[str]:
 @space_app.command("schema")
 def schema(
     kind: str = typer.Argument(
-        "space", help="which file format: space, suite (workload suites) or hardware",
+        "space", help="which file format: space, suite (workload suites), hardware or "
+        "workload (model-level workload files)",
     ),
 ) -> None:
     """Print the JSON Schema of search-space (or suite, hardware) files, for editors.
