@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dse.core import BOUND_NAMES, evaluate_program
-from dse.core.designs import DesignArrays
 from dse.hardware import Hardware
 from dse.workload import Operator
 
@@ -76,11 +75,6 @@ class PhaseResult:
         return out
 
 
-def idle_power_w(designs: Sequence[Hardware]) -> FloatArray:
-    """Board power when the chip waits (pipeline bubble, host stalls), per design."""
-    return np.asarray(DesignArrays.from_hardware(designs).idle_w, dtype=float)
-
-
 def run_phases(designs: Sequence[Hardware], phases: Sequence[Phase], *,
                resident_bytes: float | FloatArray = 0.0,
                graph_captured: bool = True) -> PhaseResult:
@@ -103,7 +97,7 @@ def run_phases(designs: Sequence[Hardware], phases: Sequence[Phase], *,
     energy_j = np.asarray(result.energy_j, dtype=float)
     bound_by = np.asarray(result.bound_by)
     flops = np.asarray(result.flops, dtype=float)
-    idle_w = idle_power_w(designs)
+    idle_w = np.asarray(result.idle_w, dtype=float)
     # NOTE: the core adds host-side costs (launch, sync stalls not hidden by asynchronous
     # launch) to the program total; they are spread over phases in proportion to their
     # operator counts, since launches scale with operators issued.

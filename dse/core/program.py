@@ -50,6 +50,28 @@ BOUND_COMPUTE, BOUND_SRAM, BOUND_HBM, BOUND_DDR, BOUND_HOST, BOUND_INTERCONNECT 
 _GIB = 2.0**30
 
 
+def _kinds(*codes: int) -> np.ndarray:
+    """A lookup table: `table[kind]` is True for the operator kinds `codes`."""
+    table = np.zeros(len(K.KIND_NAMES), dtype=bool)
+    table[list(codes)] = True
+    return table
+
+
+# NOTE: table lookups, not np.isin: isin sorts on every call, and a search makes thousands
+# of small core calls.
+_GEMM_LIKE = _kinds(K.KIND_MATMUL, K.KIND_CONV, K.KIND_ATTENTION)
+_DATAFLOW = _kinds(K.KIND_MATMUL, K.KIND_CONV, K.KIND_ATTENTION, K.KIND_ELEMENTWISE,
+                   K.KIND_EMBEDDING)
+_HOST_CONTROL = _kinds(K.KIND_SYNC, K.KIND_SCALAR_READBACK)
+
+
+def _phase_start_mask(n_ops: int, phase_starts: Sequence[int]) -> np.ndarray:
+    mask = np.zeros(n_ops, dtype=bool)
+    starts = np.asarray(phase_starts, dtype=int)
+    mask[starts[(starts >= 0) & (starts < n_ops)]] = True
+    return mask
+
+
 @dataclass(frozen=True, slots=True)
 class ProgramResult:
     """What a program costs on each design. `(n_designs, n_ops)` arrays unless noted."""
@@ -71,6 +93,7 @@ class ProgramResult:
     total_energy_j: np.ndarray  # (n_designs,)
     average_power_w: np.ndarray  # (n_designs,)
     clock_fraction: np.ndarray  # (n_designs,) time-weighted clock, fraction of boost
+    idle_w: np.ndarray  # (n_designs,) board power while the chip waits
     feasible: np.ndarray  # (n_designs,) bool
     reasons: tuple[tuple[str, ...], ...]
 
@@ -193,7 +216,7 @@ def evaluate_program(
         if isinstance(designs, DesignArrays)
         else DesignArrays.from_hardware(list(designs), calibration)
     )
-    oa = ops if isinstance(ops, OperatorArrays) else OperatorArrays.from_ops(list(ops))
+    oa = ops if isinstance(ops, OperatorArrays) else OperatorArrays.cached(tuple(ops))
     n_designs, n_ops = dz.count, oa.size
     cal = calibration
     # (n_designs,) -> (n_designs, 1) and (n_ops,) -> (1, n_ops), to broadcast to a grid
@@ -205,10 +228,8 @@ def evaluate_program(
     count = row(oa.count)
     reasons: list[list[str]] = [[] for _ in range(n_designs)]
 
-    is_gemm_like = np.isin(kind, (K.KIND_MATMUL, K.KIND_CONV, K.KIND_ATTENTION))
-    is_dataflow = np.isin(
-        kind, (K.KIND_MATMUL, K.KIND_CONV, K.KIND_ATTENTION, K.KIND_ELEMENTWISE, K.KIND_EMBEDDING)
-    )
+    is_gemm_like = _GEMM_LIKE[kind]
+    is_dataflow = _DATAFLOW[kind]
 
     # --- precision support -----------------------------------------------------------
     prec = np.where(oa.precision >= 0, oa.precision, PRECISION_INDEX["fp32"])
@@ -511,7 +532,7 @@ def evaluate_program(
         return np.where(rowb(is_dataflow), dataflow_t, sc.host_dev_time) * count
 
     # --- host issue and the asynchronous pipeline ------------------------------------------
-    has_host_control = bool(np.isin(kind, (K.KIND_SYNC, K.KIND_SCALAR_READBACK)).any())
+    has_host_control = bool(_HOST_CONTROL[kind].any())
     # Syncs, read-backs and reconfigurations pay only the driver launch.
     dispatch = np.array([cal.eager_dispatch_s.get(K.KIND_NAMES[c], 0.0) for c in kind])
     no_issue = fused | rowb(kind == K.KIND_RECONFIGURE)
@@ -529,7 +550,7 @@ def evaluate_program(
             rowb(kind == K.KIND_TRANSFER) & ~pinned), shape),
         asynchronous=dz.async_launch,
         count=oa.count,
-        phase_start=np.isin(np.arange(n_ops), np.asarray(phase_starts, dtype=int)),
+        phase_start=_phase_start_mask(n_ops, phase_starts),
     )
 
     # Backward passes refetch saved activations or recompute them, whichever is faster.
@@ -624,6 +645,7 @@ def evaluate_program(
         total_energy_j=total_energy,
         average_power_w=total_energy / np.maximum(total, 1e-30),
         clock_fraction=clock,
+        idle_w=np.asarray(dz.idle_w, dtype=float),
         feasible=feasible,
         reasons=tuple(tuple(r) for r in reasons),
     )
