@@ -1,14 +1,20 @@
-"""The results page: one self-contained HTML file (plotly.js and the data inlined).
+"""The results page: one HTML file, plotly.js and the data inlined or served beside it.
 
-`dse report` writes it; `dse browse` serves it, rebuilt on every load so a running search
-shows its latest trials. The page loads nothing from the network.
+`dse report` writes it self-contained (`standalone=True`: plotly.js, every front design's
+breakdown up to `MAX_FRONT_DETAILS` and the parameter importance inlined; it opens from
+disk). `dse browse` serves a light page (`standalone=False`): plotly.js comes from
+`/assets/plotly-<version>.min.js`, which the browser caches across reloads, breakdowns come
+from `/api/trial/N` when clicked, and the importance from `/api/importance` after the
+plots are drawn, so none of them delays first paint. Rebuilt on every load, so a running
+search shows its latest trials.
 
-What it embeds, to stay a few MB on a million-trial result set:
-- every design on the front (up to `MAX_FRONT_POINTS`), with its full breakdown for
-  the first `MAX_FRONT_DETAILS`;
+What it embeds, to stay small on a million-trial result set:
+- every design on the front (up to `MAX_FRONT_POINTS`);
 - an evenly spaced sample of dominated feasible designs and of infeasible designs
   (greyed in the plots; in the table under "all designs");
 - the reference chips, the convergence history, metadata.json and space.yaml.
+Designs go column by column (one list per column), not as one object per design, which
+halves the JSON.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from dse.browse.detail import design_details, reference_details, reference_names
+from dse.browse.importance import importance_for, log_parameters
 from dse.browse.pareto import (
     FEASIBLE_SQL,
     convergence_history,
@@ -73,8 +80,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def page_data(results: Results) -> dict[str, Any]:
-    """Everything the page draws, as JSON-ready data."""
+def page_data(results: Results, *, embed_details: bool = True) -> dict[str, Any]:
+    """Everything the page draws, as JSON-ready data.
+
+    `embed_details`: include the breakdowns of the first `MAX_FRONT_DETAILS` front designs
+    (a report file needs them; a served page fetches them from `/api/trial/N`).
+    """
     meta = results.metadata
     objective_columns = [f"objective_{name}" for name in results.objective_names]
     directions = [o.direction for o in meta.objectives]
@@ -124,17 +135,22 @@ def page_data(results: Results) -> dict[str, Any]:
             "WHERE trial_number IN (SELECT n FROM embedded_numbers) ORDER BY trial_number",
         )
         front_set = set(numbers[front_idx].tolist())
-        designs = []
-        for row in cursor.fetchall():
-            record = {c: _clean(v) for c, v in zip(row_columns, row, strict=True)}
-            record["front"] = record["trial_number"] in front_set
-            if record["front"]:
-                record["trials"] = list(groups.trials[record["trial_number"]])
-            designs.append(record)
-        detail_numbers = [int(n) for n in numbers[front_idx[:MAX_FRONT_DETAILS]]]
+        fetched = cursor.fetchall()
+        designs = {
+            "columns": row_columns,
+            "values": [[_clean(row[k]) for row in fetched] for k in range(len(row_columns))],
+            "front": [row[0] in front_set for row in fetched],
+            # the trials that built each front design (`design_groups`); null off the front
+            "trials": [
+                list(groups.trials[row[0]]) if row[0] in front_set else None for row in fetched
+            ],
+        }
+        detail_numbers = (
+            [int(n) for n in numbers[front_idx[:MAX_FRONT_DETAILS]]] if embed_details else []
+        )
         details = {
             str(d.trial_number): d.to_dict() for d in design_details(results, detail_numbers, con)
-        }
+        } if detail_numbers else {}
         names = reference_names(results, con)
         references = [d.to_dict() for d in reference_details(results, names, con)]
         reference_values = run_query(
@@ -158,6 +174,7 @@ def page_data(results: Results) -> dict[str, Any]:
         "space_yaml": results.space_text,
         "objectives": [o.model_dump(mode="json") for o in meta.objectives],
         "parameters": [p.model_dump(mode="json") for p in meta.parameters],
+        "log_parameters": log_parameters(results),
         "columns": {
             "parameters": param_columns,
             "objectives": objective_columns,
@@ -193,15 +210,38 @@ def _plotly_js() -> str:
     return str(get_plotlyjs())
 
 
-def build_page(results: Results) -> str:
-    """The whole page as one HTML string."""
-    data = page_data(results)
+def plotly_version() -> str:
+    from plotly.offline import get_plotlyjs_version
+
+    return str(get_plotlyjs_version())
+
+
+def plotly_asset_path() -> str:
+    """Where `dse browse` serves plotly.js; the version in the name keeps caches honest."""
+    return f"/assets/plotly-{plotly_version()}.min.js"
+
+
+def build_page(results: Results, *, standalone: bool = True) -> str:
+    """The whole page as one HTML string.
+
+    `standalone`: everything inlined (a report file). Otherwise plotly.js is a `<script
+    src>` to `plotly_asset_path()` and breakdowns and importance are fetched from the server
+    that serves the page (`dse browse`).
+    """
+    data = page_data(results, embed_details=standalone)
+    data["served"] = not standalone
+    if standalone:
+        data["importance"] = importance_for(results).to_dict()
     payload = json.dumps(data, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
     title = f"dse results: {results.metadata.space_file or results.root.name}"
+    plotly_tag = (
+        f"<script>{_plotly_js()}</script>" if standalone
+        else f'<script src="{plotly_asset_path()}"></script>'
+    )
     parts = {
         "TITLE": html.escape(title),
         "CSS": _asset("page.css"),
-        "PLOTLY_JS": _plotly_js(),
+        "PLOTLY": plotly_tag,
         "PAGE_JS": _asset("page.js"),
         "DATA": payload,
     }

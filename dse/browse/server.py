@@ -2,8 +2,14 @@
 
 GET /                 the page, rebuilt from the folder on every request (a running
                       search shows its latest trials on reload)
-GET /api/trial/<n>    one design's breakdown as JSON (for designs the page does not embed)
+GET /assets/plotly-<version>.min.js
+                      plotly.js, cached by the browser (the version is in the name)
+GET /api/trial/<n>    one design's breakdown as JSON (the page fetches it when clicked)
 GET /api/pareto       the front as JSON rows (what `dse pareto --format json` prints)
+GET /api/pareto.csv   the front as CSV (what `dse pareto --format csv` prints)
+GET /api/importance   parameter importance per objective (`dse.browse.importance`)
+
+Answers are gzip-compressed for clients that accept it (every browser does).
 
 Binds 127.0.0.1 unless told otherwise: the page shows unpublished design data. Every
 request must name this server in its `Host` header (see `allowed_host`), and every bad
@@ -12,18 +18,21 @@ request gets a 4xx answer, never a dropped connection.
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import json
 import re
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from dse.browse.detail import design_detail
-from dse.browse.page import build_page, error_page
+from dse.browse.importance import importance_for
+from dse.browse.page import _plotly_js, build_page, error_page, plotly_asset_path
 from dse.browse.pareto import pareto_front
-from dse.browse.render import pareto_json
+from dse.browse.render import pareto_csv, pareto_json
 from dse.browse.results import open_results
 from dse.errors import ConfigError
 
@@ -32,6 +41,18 @@ MAX_TRIAL_DIGITS = 12
 """Trial numbers are far below 10^12; a longer number is refused before int() parses it."""
 _TRIAL_PATH = re.compile(rf"/api/trial/(-?\d{{1,{MAX_TRIAL_DIGITS}}})")
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+_GZIP_MIN_BYTES = 1024
+_plotly_lock = threading.Lock()
+_plotly_bodies: dict[bool, bytes] = {}
+
+
+def _plotly_body(compressed: bool) -> bytes:
+    """plotly.js as bytes, gzipped or not, built once per process."""
+    with _plotly_lock:
+        if compressed not in _plotly_bodies:
+            raw = _plotly_js().encode("utf-8")
+            _plotly_bodies[compressed] = gzip.compress(raw, 6) if compressed else raw
+        return _plotly_bodies[compressed]
 
 
 def _host_and_port(header: str) -> tuple[str, int | None] | None:
@@ -95,12 +116,27 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per request would drown the URL the user needs to see
 
-        def _send(self, status: int, body: str, content_type: str) -> None:
-            data = body.encode("utf-8")
+        def _accepts_gzip(self) -> bool:
+            return "gzip" in (self.headers.get("Accept-Encoding") or "").lower()
+
+        def _send(self, status: int, body: str | bytes, content_type: str, *,
+                  cache: str = "no-store", encoded: bool = False,
+                  extra: dict[str, str] | None = None) -> None:
+            """`encoded`: `body` is already gzip-compressed bytes."""
+            data = body.encode("utf-8") if isinstance(body, str) else body
+            if not encoded and len(data) >= _GZIP_MIN_BYTES and self._accepts_gzip():
+                # NOTE: the page is mostly JSON numbers and plotly.js; gzip level 1 makes
+                # it ~4x smaller in a few ms per MB, far cheaper than sending it.
+                data, encoded = gzip.compress(data, 1), True
             self.send_response(status)
             self.send_header("Content-Type", f"{content_type}; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Cache-Control", cache)
+            self.send_header("Vary", "Accept-Encoding")
+            if encoded:
+                self.send_header("Content-Encoding", "gzip")
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
@@ -141,7 +177,23 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, path: str) -> None:
             if path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, build_page(open_results(root)), "text/html")
+                page = build_page(open_results(root), standalone=False)
+                self._send(HTTPStatus.OK, page, "text/html")
+                return
+            if path == plotly_asset_path():
+                gz = self._accepts_gzip()
+                self._send(HTTPStatus.OK, _plotly_body(gz), "text/javascript",
+                           cache="public, max-age=31536000, immutable", encoded=gz)
+                return
+            if path == "/api/importance":
+                importance = importance_for(open_results(root))
+                self._send(HTTPStatus.OK, json.dumps(importance.to_dict(), allow_nan=False),
+                           "application/json")
+                return
+            if path == "/api/pareto.csv":
+                table = pareto_front(open_results(root))
+                self._send(HTTPStatus.OK, pareto_csv(table), "text/csv",
+                           extra={"Content-Disposition": 'attachment; filename="front.csv"'})
                 return
             if path.startswith("/api/trial/"):
                 match = _TRIAL_PATH.fullmatch(path)
