@@ -101,7 +101,11 @@ function renderMarkControls() {
   // A route (a categorical parameter) is what an architect compares first: shape by it.
   const route = PAR_COLS.find((c) => CATEGORICAL.has(c) && symbolCols.includes(c));
   if (route) symbol.value = route;
-  const redraw = () => { renderScatters(); guarded("3-D view", render3d); renderExplorer(); };
+  const redraw = () => {
+    renderScatters();
+    if (document.getElementById("plot-3d-box").dataset.drawn) guarded("3-D view", render3d);
+    if (document.getElementById("explore-section").dataset.drawn) renderExplorer();
+  };
   colour.addEventListener("change", redraw);
   symbol.addEventListener("change", redraw);
 }
@@ -138,7 +142,7 @@ function markedTraces(rows, base, marks, xy, type, size, opacity, outline) {
   for (const g of ordered) {
     const labels = [];
     if (g.c !== null) labels.push(groupLabel(marks.colour.column, g.c));
-    if (g.s !== null && marks.symbolBy !== marks.colour.column) labels.push(groupLabel(marks.symbolBy, g.s));
+    if (g.s !== null && !(g.c !== null && marks.symbolBy === marks.colour.column)) labels.push(groupLabel(marks.symbolBy, g.s));
     const name = labels.length ? `${base} · ${labels.join(", ")}` : base;
     const marker = { size, opacity, symbol: marks.symbolBy ? SYMBOLS[marks.symbols.indexOf(g.s)] || "circle" : "circle" };
     if (outline) marker.line = { color: "#0b3d91", width: 1 };
@@ -181,6 +185,11 @@ function refValue(ref, column) {
 }
 
 function hoverText(d) {
+  if (d.hover === undefined) d.hover = hoverLines(d);
+  return d.hover;
+}
+
+function hoverLines(d) {
   const lines = [`trial ${d.trial_number}${d.front ? " (front)" : ""}`];
   if (d.trials && d.trials.length > 1) lines.push(`same design as trials ${d.trials.join(", ")}`);
   for (const c of PAR_COLS) lines.push(`${HEAD[c]}: ${fmt(d[c])}`);
@@ -363,7 +372,10 @@ function renderExplorerControls() {
   const toggle = (select, box) => () => {
     if (document.getElementById(box).checked) LOG.add(select.value); else LOG.delete(select.value);
     renderExplorer();
-    if (select.value.startsWith("objective_")) { renderScatters(); guarded("3-D view", render3d); }
+    if (select.value.startsWith("objective_")) {
+      renderScatters();
+      if (document.getElementById("plot-3d-box").dataset.drawn) guarded("3-D view", render3d);
+    }
   };
   xs.addEventListener("change", () => { sync(); renderExplorer(); });
   ys.addEventListener("change", () => { sync(); renderExplorer(); });
@@ -805,20 +817,36 @@ function renderReferenceChoices() {
   updateCompareButton();
 }
 
+const TIMINGS = [];                             // [part, ms since navigation start] (benchmarks)
 function guarded(name, render) {
   // One part that cannot draw (e.g. no WebGL for the 3-D view) must not blank the rest.
   try { return render(); } catch (err) {
     const note = el("p", { class: "infeasible", text: `${name} could not be drawn: ${err.message || err}` });
     document.getElementById(name === "table" ? "table-section" : "front-section").appendChild(note);
     return undefined;
+  } finally {
+    TIMINGS.push([name, Math.round(performance.now())]);
   }
 }
 
-function nextFrame() { return new Promise((resolve) => setTimeout(resolve, 0)); }
+function whenVisible(node, name, render) {
+  // Parts below the first screen (WebGL 3-D view and parallel coordinates above all) are
+  // drawn when scrolled near, so they never delay what the reader sees first.
+  const draw = () => {
+    guarded(name, render);
+    node.dataset.drawnMs = String(Math.round(performance.now()));
+    node.dataset.drawn = "true";
+  };
+  if (!("IntersectionObserver" in window)) { setTimeout(draw, 0); return; }
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); draw(); }
+  }, { rootMargin: "200px" });
+  observer.observe(node);
+}
 
 async function main() {
-  // What a reader sees first (summary, the front, the table) is drawn before the rest; each
-  // later part yields to the browser first so it can paint.
+  // The first screen (summary, the front's pair plots) and the table are drawn at once;
+  // the rest when scrolled to, and the importance is fetched after first paint.
   guarded("summary", renderSummary);
   guarded("colour controls", renderMarkControls);
   guarded("reference list", renderReferenceChoices);
@@ -827,14 +855,13 @@ async function main() {
   document.getElementById("front-only").addEventListener("change", renderTable);
   document.getElementById("table-filter").addEventListener("input", renderTable);
   guarded("scatter plots", renderScatters);
-  document.body.dataset.firstPaintMs = String(Math.round(performance.now()));
-  for (const [name, part] of [["3-D view", render3d], ["explorer", () => { renderExplorerControls(); renderExplorer(); }],
-    ["convergence", renderConvergence], ["parallel coordinates", renderParcoords]]) {
-    await nextFrame();
-    guarded(name, part);
-  }
   document.body.dataset.readyMs = String(Math.round(performance.now()));
+  document.body.dataset.timings = JSON.stringify(TIMINGS);
   document.body.dataset.ready = "true";
+  whenVisible(document.getElementById("plot-3d-box"), "3-D view", render3d);
+  whenVisible(document.getElementById("explore-section"), "explorer", () => { renderExplorerControls(); renderExplorer(); });
+  whenVisible(document.getElementById("convergence-section"), "convergence", renderConvergence);
+  whenVisible(document.getElementById("parcoords-section"), "parallel coordinates", renderParcoords);
   try { await renderImportance(); } catch (err) {
     document.getElementById("importance-note").textContent = `importance could not be computed: ${err.message || err}`;
     document.getElementById("importance").dataset.state = "failed";
