@@ -198,6 +198,17 @@ def page_data(results: Results, *, embed_details: bool = True) -> dict[str, Any]
     }
 
 
+def embedded_designs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """`page_data(...)["designs"]` (column by column) as one dict per design, as the page
+    rebuilds them: the row's columns plus `front` and `trials`."""
+    designs = data["designs"]
+    rows = list(zip(*designs["values"], strict=True))
+    return [
+        {**dict(zip(designs["columns"], row, strict=True)), "front": front, "trials": trials}
+        for row, front, trials in zip(rows, designs["front"], designs["trials"], strict=True)
+    ]
+
+
 def _asset(name: str) -> str:
     return resources.files("dse.browse").joinpath(name).read_text(encoding="utf-8")
 

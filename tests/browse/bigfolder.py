@@ -72,8 +72,14 @@ def _part(space: SearchSpace, first: int, n: int, rng: np.random.Generator) -> p
         "evaluated_at": np.datetime64(start.replace(tzinfo=None), "us")
         + np.arange(first, first + n) * np.timedelta64(1, "ms"),
     }
+    # The score carries an error band (docs/cost-model.md), +-10 % here; the cost split
+    # (manufacturing + NRE / volume) is left unknown (NaN), as is any column added later.
+    columns["objective_score_low"] = objective["score"] / 1.1
+    columns["objective_score_high"] = objective["score"] * 1.1
     schema = trials_schema(space)
-    return pa.table({f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema)
+    return pa.table(
+        {f.name: pa.array(columns.get(f.name, nan), f.type) for f in schema}, schema=schema
+    )
 
 
 def _reference(space: SearchSpace, number: int, score: float, power: float,
