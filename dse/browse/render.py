@@ -97,8 +97,9 @@ def pareto_rich(table: ParetoTable, width: int | None = None) -> tuple[Table, li
     """The front as a rich table at most `width` characters wide (None: as wide as it
     needs), and the headers of the columns left out to fit.
 
-    Objectives come first (the table's column order), so what is left out is parameters
-    and derived figures from the right; values are never cut and headers wrap.
+    The trial and the objectives are always shown, then as many parameters, then error
+    bands and derived figures, as fit, in the table's column order; values are never cut
+    and headers wrap.
     """
     out = Table(
         title=(
@@ -113,14 +114,24 @@ def pareto_rich(table: ParetoTable, width: int | None = None) -> tuple[Table, li
     headers = [_SHORT_HEADERS.get(c, h) for c, h in zip(table.columns, table.headers,
                                                          strict=True)]
     widths = [_column_width(h, col) for h, col in zip(headers, cells, strict=True)]
+    # what fits is chosen by priority (the trial and the objectives always, then the
+    # parameters, then the error bands and derived figures), shown in column order
+    def priority(i: int) -> int:
+        column = table.columns[i]
+        if column in ("trial_number", "trials") or (
+            column.startswith("objective_") and not column.endswith(("_low", "_high"))
+        ):
+            return 0
+        return 1 if column.startswith("param_") else 2
+
     kept: list[int] = []
     used = 1
-    for i, w in enumerate(widths):
-        always = table.columns[i] in ("trial_number", "trials") or i <= len(table.objectives)
-        if width is not None and used + w + 3 > width and not always:
+    for i in sorted(range(len(widths)), key=lambda i: (priority(i), i)):
+        if width is not None and used + widths[i] + 3 > width and priority(i) > 0:
             continue
         kept.append(i)
-        used += w + 3
+        used += widths[i] + 3
+    kept.sort()
     for i in kept:
         column, head = table.columns[i], headers[i]
         numeric = column in ("trial_number", "trials") or any(

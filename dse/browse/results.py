@@ -436,6 +436,8 @@ def unit_from_name(name: str) -> str:
                 break
     if not unit and trimmed in _COUNTS:
         unit = _COUNTS[trimmed]
+    if not unit and trimmed.endswith("_units"):  # compute_units, volume_units
+        unit = "count"
     if not unit and denominators:
         unit = "1"
     return "/".join([unit, *denominators]) if unit else ""
