@@ -315,13 +315,17 @@ def evaluate_program(
     # ResNet-50 at 1.07 of an A100 per chip at micro-batch 32 (2.2 GB of saved tensors
     # beside 897 MiB of SRAM), against the 0.51 MLPerf Training v1.1 implies.
     saved = row(oa.saved_activation_bytes)
-    spilled_share = spill_share(live_saved_bytes(oa.saved_activation_bytes, oa.count,
-                                                 phase_starts), act_room)
-    spilled = np.where(kept_input, np.minimum(2.0 * spilled_share * saved, streamed), 0.0)
-    # What recomputing a backward's saved input avoids: its spilled share where the input
-    # stays on chip (redoing that share of the forward), else its refetch (all of it).
-    avoided = np.where(kept_input, spilled, saved)
-    redo_share = np.where(kept_input, spilled_share, 1.0)
+    spilled: np.ndarray | float = 0.0
+    avoided: np.ndarray = saved
+    redo_share: np.ndarray | float = 1.0
+    if oa.saved_activation_bytes.any():  # a training program (inference skips the arrays)
+        spilled_share = spill_share(live_saved_bytes(oa.saved_activation_bytes, oa.count,
+                                                     phase_starts), act_room)
+        spilled = np.where(kept_input, np.minimum(2.0 * spilled_share * saved, streamed), 0.0)
+        # What recomputing a backward's saved input avoids: its spilled share where the
+        # input stays on chip (redoing that share of the forward), else its refetch.
+        avoided = np.where(kept_input, spilled, saved)
+        redo_share = np.where(kept_input, spilled_share, 1.0)
 
     # --- GEMM tiling, quantisation, alignment -------------------------------------------
     m, n, k_dim = row(oa.gemm_m), row(oa.gemm_n), row(oa.gemm_k)
