@@ -434,7 +434,10 @@ def _evaluate_single_or_fail(
     economics: Economics,
 ) -> TrialOutcome:
     try:
-        (result,) = suite_evaluator([design], space.suite)
+        # The space's calibration, as for the batch (`evaluate_hardware`): a retried
+        # design must get the figures it would have got in a batch that did not raise.
+        with using_calibration(space.calibration):
+            (result,) = suite_evaluator([design], space.suite)
         (chip,) = economics([design], [_volume(space, values)])
     except Exception as exc:
         return _failed(space, point, derived, _describe(exc))

@@ -160,3 +160,36 @@ def test_a_volume_below_one_chip_is_a_config_error(space) -> None:  # type: igno
     with pytest.raises(ConfigError, match=r"economics\.volume_units.*at least 1"):
         space_from_text(space.text + "economics: {volume_units: 0}\n", space.source,
                         Path(space.directory))
+
+
+class RaiseOnFirstCall:
+    """Evaluator that raises once (a batch that failed), then evaluates for real."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, designs: Sequence[Hardware], suite: str) -> list[SuiteResult]:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("transient failure of the batch")
+        return default_suite_evaluator(designs, suite)
+
+
+def test_the_one_design_retry_uses_the_spaces_calibration(space) -> None:  # type: ignore[no-untyped-def]
+    """After a batch raises, the design re-run on its own is evaluated under the space's
+    calibration, as in the batch: same score as a batch that did not raise."""
+    import dataclasses
+
+    from dse.core.calibration import DEFAULT_CALIBRATION
+
+    slow_hbm = dataclasses.replace(DEFAULT_CALIBRATION,
+                                   hbm_efficiency=DEFAULT_CALIBRATION.hbm_efficiency / 2)
+    calibrated = dataclasses.replace(space, calibration=slow_hbm)
+    (batch,) = evaluate_points(calibrated, [point(0)])
+    (shipped,) = evaluate_points(space, [point(0)])
+    flaky = RaiseOnFirstCall()
+    (retried,) = evaluate_points(calibrated, [point(0)], flaky)
+    assert flaky.calls == 2 and retried.state == "complete"
+    # serving is bandwidth-bound: halving HBM efficiency lowers the score a lot
+    assert batch.objectives["score"] < 0.8 * shipped.objectives["score"]
+    assert retried.objectives["score"] == pytest.approx(batch.objectives["score"], rel=1e-12)
