@@ -305,12 +305,14 @@ def design_details(
     `inert_parameters`); it rebuilds each design a few times (about 25 ms a trial), so
     `dse show` / `compare` ask for it and the page's bulk details do not.
     """
+    numbers = [int(n) for n in dict.fromkeys(trial_numbers)]
+    if not numbers:
+        return []
     own = con is None
-    con = con or connect(results)
+    # NOTE: only the parts whose recorded trial numbers can hold these trials are read
+    # (`dse show` on a million-trial folder read all ~300 parts' footers twice).
+    con = con or connect(results.holding(numbers))
     try:
-        numbers = [int(n) for n in dict.fromkeys(trial_numbers)]
-        if not numbers:
-            return []
         listed = ", ".join(str(n) for n in numbers)
         rows = {
             int(row["trial_number"]): row
@@ -320,9 +322,14 @@ def design_details(
         }
         missing = [n for n in numbers if n not in rows]
         if missing:
-            span = run_query(
-                results, con, "SELECT count(*), min(trial_number), max(trial_number) FROM trials"
-            ).fetchall()[0]
+            whole = connect(results)
+            try:
+                span = run_query(
+                    results, whole,
+                    "SELECT count(*), min(trial_number), max(trial_number) FROM trials",
+                ).fetchall()[0]
+            finally:
+                whole.close()
             count = int(span[0]) if span else 0
             known = f"trials {span[1]}..{span[2]}" if span and count else "no trials"
             status = results.metadata.status
@@ -352,7 +359,7 @@ def design_detail(results: Results, trial_number: int) -> DesignDetail:
 def reference_names(results: Results, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     """Reference chips evaluated beside the search, in file order."""
     own = con is None
-    con = con or connect(results)
+    con = con or connect(results.holding(range(-len(results.metadata.references), 0)))
     try:
         if "reference" not in columns_of(con, "refs"):
             return []
@@ -375,7 +382,8 @@ def reference_details(
     a ConfigError listing both.
     """
     own = con is None
-    con = con or connect(results)
+    # the reference chips are trials -1, -2, ...: no search part needs to be read
+    con = con or connect(results.holding(range(-len(results.metadata.references), 0)))
     try:
         known = reference_names(results, con)
         stored = [n for n in names if n in known]

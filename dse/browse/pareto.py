@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -419,6 +419,15 @@ def pareto_front(
     """
     chosen = choose_objectives(results, objectives)
     directions = [results.objective(name).direction for name in chosen]
+    # NOTE: the front over every objective without --where is the one the search cached
+    # at its end (dse.results.front): its rows alone hold that front, so only they are
+    # read (a million-trial folder: one small file instead of ~300 parts).
+    cache = results.front if (
+        not (where and where.strip()) and set(chosen) == set(results.objective_names)
+    ) else None
+    whole = results
+    if cache is not None:
+        results = replace(results, trial_files=(cache.path,))
     con = connect(results)
     try:
         condition, columns = _filtered_view(results, con, where)
@@ -451,6 +460,11 @@ def pareto_front(
             f"SELECT count(*), count(*) FILTER (WHERE {FEASIBLE_SQL}) FROM trials",
         ).fetchall()[0]
         trials_total, trials_feasible = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+        matching = int(numbers.size)
+        if cache is not None:
+            trials_total, trials_feasible = cache.trials, cache.feasible
+            matching = cache.feasible
+            results = whole
 
         # objectives first (the answer), then their bands, the parameters, derived figures
         shown = ["trial_number", *objective_columns]
@@ -482,7 +496,7 @@ def pareto_front(
         objectives=chosen,
         trials_total=trials_total,
         trials_feasible=trials_feasible,
-        trials_matching=int(numbers.size),
+        trials_matching=matching,
         front_size=groups.size(),
         status=results.metadata.status,
         notes=(groups.note,) if groups.note else (),

@@ -23,10 +23,11 @@ an unreadable file) is a `ConfigError` naming the path and what to do, never a t
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dse.errors import ConfigError, Problem
+from dse.results.front import FrontCache, read_front
 from dse.results.verify import committed_parts
 from dse.results.writer import ResultsFolder
 
@@ -98,6 +100,27 @@ class Results:
     space_text: str | None
     notes: tuple[str, ...] = ()
     """Parts skipped (not in the manifest) or read unchecked (no manifest), one line each."""
+    trial_numbers: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Smallest and largest trial number of each part (by path) the manifest records."""
+    front: FrontCache | None = None
+    """The front cache the search wrote at its end, while it still describes the folder."""
+
+    def holding(self, numbers: Sequence[int]) -> Results:
+        """The same folder with only the parts that can hold `numbers`: a reader of a few
+        trials then opens a few parts, not every part of a million-trial search."""
+        wanted = sorted(set(int(n) for n in numbers))
+
+        def keep(paths: tuple[str, ...]) -> tuple[str, ...]:
+            kept = []
+            for path in paths:
+                span = self.trial_numbers.get(path)
+                index = bisect.bisect_left(wanted, span[0]) if span else 0
+                if span is None or (index < len(wanted) and wanted[index] <= span[1]):
+                    kept.append(path)
+            return tuple(kept)
+
+        return replace(self, trial_files=keep(self.trial_files),
+                       evaluation_files=keep(self.evaluation_files))
 
     @property
     def objective_names(self) -> tuple[str, ...]:
@@ -152,6 +175,8 @@ def open_results(path: str | os.PathLike[str]) -> Results:
         references_file=folder.path(parts.references) if parts.references else None,
         space_text=space_path.read_text(encoding="utf-8") if space_path.is_file() else None,
         notes=parts.notes,
+        trial_numbers={folder.path(name): span for name, span in parts.trial_numbers.items()},
+        front=read_front(folder, folder.read_json("metadata.json"), parts.manifest_bytes),
     )
 
 

@@ -55,11 +55,23 @@ class ListedFile:
     size_bytes: int
     sha256: str
     rows: int
+    trial_numbers: tuple[int, int] | None = None
+    """Smallest and largest `trial_number` in the file (absent in older manifests), so a
+    reader looking for a few trials opens only the parts that can hold them."""
 
 
-def describe(name: str, data: bytes, rows: int) -> ListedFile:
+def describe(
+    name: str, data: bytes, rows: int, trial_numbers: tuple[int, int] | None = None
+) -> ListedFile:
     """The manifest entry of `data`, about to be written as `name`."""
-    return ListedFile(name, len(data), hashlib.sha256(data).hexdigest(), rows)
+    return ListedFile(name, len(data), hashlib.sha256(data).hexdigest(), rows, trial_numbers)
+
+
+def _record(f: ListedFile) -> dict[str, Any]:
+    record: dict[str, Any] = {"bytes": f.size_bytes, "sha256": f.sha256, "rows": f.rows}
+    if f.trial_numbers is not None:
+        record["trials"] = list(f.trial_numbers)
+    return record
 
 
 def header_line() -> bytes:
@@ -68,11 +80,7 @@ def header_line() -> bytes:
 
 def commit_line(files: Sequence[ListedFile]) -> bytes:
     """One commit record, newline-terminated (the newline is what commits it)."""
-    record = {
-        "commit": {
-            f.name: {"bytes": f.size_bytes, "sha256": f.sha256, "rows": f.rows} for f in files
-        }
-    }
+    record = {"commit": {f.name: _record(f) for f in files}}
     return (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
 
 
@@ -97,14 +105,22 @@ _REWRITTEN = frozenset({"references.parquet", "reference_evaluations.parquet"})
 def _entry(name: str, value: Any) -> ListedFile | None:
     if not isinstance(name, str) or not _LISTABLE.fullmatch(name):
         return None
-    if not isinstance(value, dict) or set(value) != {"bytes", "sha256", "rows"}:
+    if not isinstance(value, dict) or not (
+        {"bytes", "sha256", "rows"} <= set(value) <= {"bytes", "sha256", "rows", "trials"}
+    ):
         return None
     size, digest, rows = value["bytes"], value["sha256"], value["rows"]
     if not all(type(v) is int and v >= 0 for v in (size, rows)):
         return None
     if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
         return None
-    return ListedFile(name, size, digest, rows)
+    numbers = value.get("trials")
+    if numbers is not None and not (
+        isinstance(numbers, list) and len(numbers) == 2
+        and all(type(v) is int for v in numbers) and numbers[0] <= numbers[1]
+    ):
+        return None
+    return ListedFile(name, size, digest, rows, tuple(numbers) if numbers else None)
 
 
 def parse_manifest(data: bytes, source: str) -> Manifest:

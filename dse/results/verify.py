@@ -21,7 +21,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -68,6 +68,10 @@ class CommittedParts:
     """No manifest: a folder written before manifests; parts listed as found, unchecked."""
     notes: tuple[str, ...]
     """What was skipped or read unchecked, one line each (also issued as warnings)."""
+    trial_numbers: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Smallest and largest trial number of each listed file whose manifest entry says."""
+    manifest_bytes: int | None = None
+    """Committed length of the manifest these parts were read from (None: legacy)."""
 
 
 def _metadata_lenient(folder: ResultsFolder) -> dict[str, Any]:
@@ -193,6 +197,11 @@ def committed_parts(folder: ResultsFolder, warn: bool = True) -> CommittedParts:
         ),
         legacy=manifest is None,
         notes=tuple(notes),
+        trial_numbers={
+            name: entry.trial_numbers for name, entry in manifest.files.items()
+            if entry.trial_numbers is not None
+        } if manifest is not None else {},
+        manifest_bytes=manifest.committed_bytes if manifest is not None else None,
     )
 
 

@@ -266,7 +266,11 @@ class ResultsFolder:
         pq.write_table(table, buffer, compression="zstd")
         data = buffer.getvalue()
         self.write_bytes(relative, data)
-        listed = describe(relative, data, table.num_rows)
+        numbers = None
+        if table.num_rows and "trial_number" in table.column_names:
+            low_high = pc.min_max(table.column("trial_number"))
+            numbers = (int(low_high["min"].as_py()), int(low_high["max"].as_py()))
+        listed = describe(relative, data, table.num_rows, numbers)
         if self.is_local:
             stat = os.stat(self.path(relative))
             remember_checksum(self.path(relative), stat.st_size, stat.st_mtime_ns, listed.sha256)
@@ -405,8 +409,12 @@ class ResultsFolder:
         self.commit(written)
         return part
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: str, front: dict[str, Any] | None = None) -> None:
+        """Record the end of a session; `front`: the front cache's entry
+        (`dse.results.front.write_front`), kept until a later session replaces it."""
         metadata = self.read_json(METADATA_FILE)
         metadata["status"] = status
+        if front is not None:
+            metadata["front"] = front
         metadata["finished_at"] = datetime.now(UTC).isoformat()
         self.write_json(METADATA_FILE, metadata)

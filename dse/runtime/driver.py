@@ -30,6 +30,7 @@ import ray
 from ray.exceptions import RayError
 
 from dse.distinct import DesignKeys, group_by_design
+from dse.results.front import write_front
 from dse.results.reader import read_trials
 from dse.results.schema import METADATA_FILE, evaluation_metric_names, metadata_document
 from dse.results.schema import outcome_from_trial_row as _row_outcome
@@ -39,8 +40,9 @@ from dse.runtime.cluster import RayConnection, ray_connection
 from dse.runtime.worker import (
     ChunkResult,
     PointEvaluator,
+    SearchContext,
     chunk_result,
-    evaluate_chunk,
+    evaluate_in_context,
     failed_outcomes,
     points_from_columns,
 )
@@ -264,7 +266,14 @@ def run_search(
         folder.upload_journal()
         folder.release_lock()
         raise
-    folder.finish("finished")
+    try:
+        front: dict[str, Any] | None = write_front(
+            folder, summary.front_trial_numbers, [o.name for o in space.objectives],
+            summary.feasible,
+        )
+    except (OSError, pa.ArrowException):
+        front = None  # only a cache: the readers compute the front from the parts
+    folder.finish("finished", front=front)
     folder.upload_journal()
     folder.release_lock()
     return summary
@@ -320,6 +329,7 @@ class _Driver:
         self.resumed = 0
         self.started = time.monotonic()
         self.last_report = 0.0
+        self.context_ref: Any = None
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -350,7 +360,6 @@ class _Driver:
         return point, default_scale(values, self.directions, point)
 
     def run(self, metadata: dict[str, Any] | None) -> SearchSummary:
-        self.space_ref = ray.put(self.space)
         if metadata is None:
             self.folder.start(
                 self.space,
@@ -416,10 +425,14 @@ class _Driver:
     def submit(self, numbers: Sequence[int], columns: Mapping[str, Sequence[Any]]) -> Any:
         """One Ray task evaluating one chunk; returns its object ref."""
         self.evaluated_here += len(numbers)
-        return evaluate_chunk.remote(  # type: ignore[call-arg]
-            self.space_ref, list(numbers), columns, self.options.suite_evaluator,
-            self.options.economics, self.metric_names, self.bound_names,
-            self.options.point_evaluator,
+        if self.context_ref is None:
+            self.context_ref = ray.put(SearchContext(
+                self.space, self.options.suite_evaluator, self.options.economics,
+                tuple(self.metric_names), tuple(self.bound_names),
+                self.options.point_evaluator,
+            ))
+        return evaluate_in_context.remote(  # type: ignore[call-arg]
+            [self.context_ref], numbers, columns
         )
 
     def collect(self, ref: Any, numbers: Sequence[int],

@@ -217,7 +217,7 @@ class SteadySearch:
         for start in range(0, count, size):
             chunk = _Chunk(unit[start : start + size],
                            {n: v[start : start + size] for n, v in columns.items()})
-            in_flight[d.submit(list(range(len(chunk))), chunk.columns)] = chunk
+            in_flight[d.submit(range(len(chunk)), chunk.columns)] = chunk
 
     def _results(
         self, ready: list[Any], in_flight: dict[Any, _Chunk]

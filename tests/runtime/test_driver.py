@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import pyarrow.parquet as pq
 import pytest
 from optuna.trial import TrialState
 
+from dse.browse.results import open_results
 from dse.errors import ConfigError
 from dse.results import FolderExists, read_evaluations, read_metadata, read_references, read_trials
 from dse.runtime import SearchOptions, run_search
@@ -76,6 +78,12 @@ def test_search_commits_exactly_its_budget(ray_cluster: None, tmp_path: Path) ->
     assert hypervolume(values, directions, summary.hypervolume_reference,
                        summary.hypervolume_scale) == pytest.approx(summary.hypervolume)
     assert summary.hypervolume > 0
+    # the front cache written at the end holds exactly those rows, and the readers use it
+    cached = pq.read_table(out / metadata["front"]["file"]).to_pandas()
+    assert cached["trial_number"].tolist() == list(summary.front_trial_numbers)
+    assert metadata["front"]["trials"] == 90
+    assert metadata["front"]["feasible"] == feasible.shape[0]
+    assert open_results(out).front is not None
     assert progress[-1].done == 90 and progress[-1].front_size == len(summary.front_trial_numbers)
     assert np.isclose(progress[-1].feasible_share, feasible.shape[0] / 90)
 
