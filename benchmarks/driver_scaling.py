@@ -88,6 +88,40 @@ def _unit(parameter: object, value: object) -> float:
     return (float(value) - low) / (high - low)  # type: ignore[arg-type]
 
 
+def _tree_cpu_s(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of process `root` and of all its live descendants
+    (an embedded Ray's GCS, raylet and worker processes are the driver's descendants)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    rest, stack = 0.0, list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        rest += cpu.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return cpu.get(root, 0.0), rest
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds all cores of the machine spent not idle since boot."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _pause(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
@@ -99,7 +133,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=64)
     parser.add_argument("--trials", type=int, default=200_000)
     parser.add_argument("--chunk", type=int, default=100, help="designs per Ray task")
-    parser.add_argument("--sleep-s", type=float, default=1.0, help="per chunk")
+    parser.add_argument("--sleep-s", type=float, nargs="+", default=[1.0],
+                        help="per chunk; several values run one search each on one cluster")
     parser.add_argument("--sampler", default="async_nsga2")
     parser.add_argument("--out", default="", help="keep the results folder here")
     args = parser.parse_args()
@@ -121,39 +156,78 @@ def main() -> None:
             pass
         print(f"{args.workers} worker processes up in {time.perf_counter() - started:.0f} s",
               flush=True)
-        marks: dict[str, float] = {}
-
-        def on_progress(update: SearchProgress) -> None:
-            if "loop_cpu_s" not in marks:
-                marks["loop_cpu_s"] = time.process_time()
-                marks["loop_wall_s"] = time.perf_counter()
-                marks["done_at_loop"] = update.done
-
-        with tempfile.TemporaryDirectory() as scratch:
-            out = args.out or str(Path(scratch) / "out")
-            wall = time.perf_counter()
-            summary = run_search(space, SearchOptions(
-                out=out, trials=args.trials, designs_per_task=args.chunk,
-                point_evaluator=SleepingEvaluator(args.sleep_s)), on_progress)
-            end_wall, end_cpu = time.perf_counter(), time.process_time()
-        loop_s = end_wall - marks["loop_wall_s"]
-        trials = summary.done - int(marks["done_at_loop"])
-        chunks = math.ceil(trials / args.chunk)
-        busy = chunks * args.sleep_s / (args.workers * loop_s)
-        cpu_per_trial_s = (end_cpu - marks["loop_cpu_s"]) / trials
-        ideal = args.workers * args.chunk / args.sleep_s
+        # NOTE: Ray worker processes cost CPU while idle (each ~0.9 % of a core here: gRPC
+        # and periodic threads), so 64 of them take a share of a 2-core machine before any
+        # task runs; measured so that the figures below can be read against it.
+        _, cluster_s = _tree_cpu_s(os.getpid())
+        time.sleep(10)
+        _, idle_cluster_s = _tree_cpu_s(os.getpid())
+        print(f"idle cluster: {(idle_cluster_s - cluster_s) / 10:.2f} cores for GCS, raylet "
+              f"and {args.workers} idle workers", flush=True)
+        for sleep_s in args.sleep_s:
+            _one_search(space, args, sleep_s)
     finally:
         ray.shutdown()
+
+
+def _one_search(space: SearchSpace, args: argparse.Namespace, sleep_s: float) -> None:
+    marks: dict[str, float] = {}
+    samples: list[tuple[float, int]] = []
+
+    def on_progress(update: SearchProgress) -> None:
+        samples.append((time.perf_counter(), update.done))
+        if "loop_cpu_s" not in marks:
+            marks["loop_cpu_s"] = time.process_time()
+            marks["loop_wall_s"] = time.perf_counter()
+            marks["done_at_loop"] = update.done
+            marks["driver_s"], marks["cluster_s"] = _tree_cpu_s(os.getpid())
+            marks["machine_s"] = _machine_busy_s()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out or str(Path(scratch) / "out")
+        if args.out and len(args.sleep_s) > 1:
+            out = f"{args.out}-{sleep_s:g}s"
+        wall = time.perf_counter()
+        summary = run_search(space, SearchOptions(
+            out=out, trials=args.trials, designs_per_task=args.chunk,
+            point_evaluator=SleepingEvaluator(sleep_s)), on_progress)
+        end_wall, end_cpu = time.perf_counter(), time.process_time()
+        driver_s, cluster_s = _tree_cpu_s(os.getpid())
+        machine_s = _machine_busy_s()
+    loop_s = end_wall - marks["loop_wall_s"]
+    trials = summary.done - int(marks["done_at_loop"])
+    chunks = math.ceil(trials / args.chunk)
+    ideal = args.workers * args.chunk / sleep_s if sleep_s > 0 else math.inf
+    busy = chunks * sleep_s / (args.workers * loop_s)
+    cpu_per_trial_s = (end_cpu - marks["loop_cpu_s"]) / trials
+    cluster_cores = (cluster_s - marks["cluster_s"]) / loop_s
+    others_cores = ((machine_s - marks["machine_s"]) - (driver_s - marks["driver_s"])
+                    - (cluster_s - marks["cluster_s"])) / loop_s
+    # steady state: once the in-flight ramp has reached the cluster's width, until the
+    # budget's last cluster-width of trials (the tail drains the pipeline)
+    width = 3 * args.workers * args.chunk
+    steady = [(t, n) for t, n in samples if width <= n <= summary.done - width]
+    steady_busy = (
+        (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0]) / ideal
+        if len(steady) >= 2 and steady[-1][0] > steady[0][0] else math.nan
+    )
     print(f"{trials:,} trials on {args.workers} workers ({args.chunk} designs/chunk, "
-          f"{args.sleep_s:g} s sleep/chunk: at most {ideal:,.0f} trials/s): search loop "
+          f"{sleep_s:g} s sleep/chunk: at most {ideal:,.0f} trials/s): search loop "
           f"{loop_s:.1f} s ({trials / loop_s:,.0f} trials/s), whole run "
           f"{end_wall - wall:.1f} s; front {len(summary.front_trial_numbers):,}")
-    print(f"workers busy: {busy:.1%} (target >= 80 %: {'met' if busy >= 0.8 else 'NOT met'})")
-    print(f"driver CPU per trial: {cpu_per_trial_s * 1e6:.1f} us = {1 / cpu_per_trial_s:,.0f} "
-          f"trials/s per driver core (target <= 100 us: "
-          f"{'met' if cpu_per_trial_s <= 100e-6 else 'NOT met'})")
+    print(f"  workers busy: {busy:.1%} over the loop, {steady_busy:.1%} in steady state "
+          f"(from {width:,} trials in until {width:,} before the end; target >= 80 %: "
+          f"{'met' if steady_busy >= 0.8 else 'NOT met'})")
+    print(f"  driver CPU per trial: {cpu_per_trial_s * 1e6:.1f} us = "
+          f"{1 / cpu_per_trial_s:,.0f} trials/s per driver core (target <= 100 us: "
+          f"{'met' if cpu_per_trial_s <= 100e-6 else 'NOT met'}); driver "
+          f"{(end_cpu - marks['loop_cpu_s']) / loop_s:.2f} cores")
+    print(f"  rest of the cluster (GCS, raylet, workers): {cluster_cores:.2f} cores "
+          f"({(cluster_s - marks['cluster_s']) / trials * 1e6:.0f} us per trial); other "
+          f"processes on the machine: {others_cores:.2f} of its {os.cpu_count()} cores",
+          flush=True)
     if args.out:
-        print(f"results folder kept: {args.out}")
+        print(f"  results folder kept: {out}")
 
 
 if __name__ == "__main__":
