@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -36,11 +37,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import ray
 
-from dse.runtime import SearchOptions, SearchProgress, run_search
-from dse.search.evaluation import PointToEvaluate, TrialOutcome
-from dse.space import SearchSpace, load_space
-
 ROOT = Path(__file__).resolve().parents[1]
+# this checkout's dse, here and on the workers (not whatever `dse` the venv has installed)
+sys.path.insert(0, str(ROOT))
+
+from dse.runtime import SearchOptions, SearchProgress, run_search  # noqa: E402
+from dse.search.evaluation import PointToEvaluate, TrialOutcome  # noqa: E402
+from dse.space import SearchSpace, load_space  # noqa: E402
 
 
 class SleepingEvaluator:
@@ -146,7 +149,7 @@ def main() -> None:
 
     ray.init(address="local", num_cpus=args.workers, include_dashboard=False,
              logging_level="ERROR", log_to_driver=False,
-             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}})
     try:
         # start every worker process before timing: Ray starts at most as many at once
         # as the machine has cores, so 64 start-ups take minutes on a small box

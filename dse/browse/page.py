@@ -28,7 +28,6 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from dse.browse.detail import design_details, reference_details, reference_names
 from dse.browse.importance import importance_for, log_parameters
@@ -50,6 +49,7 @@ from dse.browse.results import (
     header,
     hypervolume_references,
     quote_identifier,
+    register_numbers,
     run_query,
 )
 
@@ -127,7 +127,7 @@ def page_data(results: Results, *, embed_details: bool = True) -> dict[str, Any]
             "trial_number", "state", "feasible", "infeasible_reason",
             *param_columns, *objective_columns, *derived, *bands,
         ]
-        con.register("embedded_numbers", pa.table({"n": pa.array(embedded_numbers, pa.int64())}))
+        register_numbers(con, "embedded_numbers", embedded_numbers)
         cursor = run_query(
             results,
             con,
