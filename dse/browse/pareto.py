@@ -230,11 +230,23 @@ def designs_counter(results: Results) -> Callable[[np.ndarray], Callable[[np.nda
         finally:
             con.close()
 
-        def count(numbers: np.ndarray) -> int:
-            from dse.distinct import group_by_design
+        # NOTE: each trial's design as a small integer, once, so a checkpoint counts
+        # distinct designs with numpy: `group_by_design` per checkpoint (a Python sort
+        # and dict of every front trial) took 41 of `dse report`'s 73 s on a million
+        # trials with a 136,000-design front (cProfile). Same count: a None key is a
+        # design of its own, equal keys are one design.
+        ids: dict[Any, int] = {}
+        numbers_sorted = np.unique(np.asarray(all_numbers, dtype=np.int64))
+        design_ids = np.asarray([
+            ids.setdefault(("trial", n) if (key := keys.get(n)) is None else key, len(ids))
+            for n in numbers_sorted.tolist()
+        ], dtype=np.int64)
 
-            listed = [int(n) for n in numbers]
-            return len(group_by_design(listed, [keys.get(n) for n in listed]))
+        def count(numbers: np.ndarray) -> int:
+            where = np.searchsorted(numbers_sorted, np.asarray(numbers, dtype=np.int64))
+            seen = np.zeros(len(ids), dtype=bool)
+            seen[design_ids[where]] = True
+            return int(np.count_nonzero(seen))
 
         return count
 

@@ -561,9 +561,8 @@ def design_keys(
         ).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS design_numbers")
-    points = [
-        (int(row[0]), dict(zip(results.parameter_names, row[1:], strict=True))) for row in rows
-    ]
+    names = results.parameter_names  # a property that builds a tuple: once, not per row
+    points = [(int(row[0]), dict(zip(names, row[1:], strict=True))) for row in rows]
     keys_of = _design_keys(results)
     if isinstance(keys_of, str):
         note = (f"designs told apart by their parameters only: the space cannot be rebuilt "
