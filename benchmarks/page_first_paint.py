@@ -8,8 +8,12 @@ headless Chromium profile (/usr/bin/chromium, driven by Playwright) three times,
 - the bytes the browser received for the page (HTML plus every script it fetched; the
   first load, with an empty cache, and a reload, with plotly.js cached);
 - first contentful paint (the browser's `paint` timing) and "ready": navigation start to
-  the moment every plot and the table are drawn (`body[data-ready=true]`), median of the
-  three loads.
+  the moment the first screen (summary, pair plots) and the table are drawn
+  (`body[data-ready-ms]`; for a page without it, the wall time until `data-ready`), median
+  of the three loads;
+- the CPU seconds the page's renderer main thread spent until then (Chrome's
+  `Performance.getMetrics` ThreadTime, median): on a busy shared machine the wall times
+  above stretch with the load, this much less.
 
 `--synthetic N` writes an N-trial folder with the real results writer first
 (`tests/browse/bigfolder.py`), in a temporary folder.
@@ -18,6 +22,7 @@ headless Chromium profile (/usr/bin/chromium, driven by Playwright) three times,
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -43,6 +48,7 @@ def measure(root: Path, loads: int = 3) -> dict[str, Any]:
     ready: list[float] = []
     paint: list[float] = []
     weights: list[int] = []
+    cpu: list[float] = []
     try:
         with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
             context = playwright.chromium.launch_persistent_context(
@@ -51,6 +57,8 @@ def measure(root: Path, loads: int = 3) -> dict[str, Any]:
                 viewport={"width": 1400, "height": 1000},
             )
             page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
             received: list[int] = []
 
             page.on("requestfinished", lambda request: received.append(
@@ -69,6 +77,9 @@ def measure(root: Path, loads: int = 3) -> dict[str, Any]:
                     }"""
                 )
                 wall = (time.perf_counter() - start) * 1000
+                metrics = {m["name"]: m["value"]
+                           for m in cdp.send("Performance.getMetrics")["metrics"]}
+                cpu.append(float(metrics.get("ThreadTime", float("nan"))))
                 ready.append(timing["ready"] if timing["ready"] == timing["ready"] else wall)
                 paint.append(timing["fcp"])
                 weights.append(sum(received))
@@ -79,7 +90,7 @@ def measure(root: Path, loads: int = 3) -> dict[str, Any]:
     return {
         "bytes_first_load": weights[0], "bytes_reload": weights[-1],
         "fcp_ms": statistics.median(paint), "ready_ms": statistics.median(ready),
-        "ready_all_ms": ready,
+        "ready_all_ms": ready, "cpu_s": statistics.median(cpu),
     }
 
 
@@ -106,7 +117,9 @@ def main() -> None:
               f"{r['bytes_reload'] / 1e6:.2f} MB reload; first contentful paint "
               f"{r['fcp_ms'] / 1000:.2f} s, ready {r['ready_ms'] / 1000:.2f} s "
               f"(median of {len(r['ready_all_ms'])}: "
-              f"{', '.join(f'{v / 1000:.2f}' for v in r['ready_all_ms'])} s)")
+              f"{', '.join(f'{v / 1000:.2f}' for v in r['ready_all_ms'])} s); "
+              f"renderer main thread {r['cpu_s']:.2f} CPU s")
+        print(f"  load average {os.getloadavg()[0]:.1f}")
     if temp is not None:
         temp.cleanup()
 

@@ -601,3 +601,25 @@ def test_page_of_100k_trials_is_light_and_draws_the_front(browser_page, big_resu
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_routes_look_different_from_the_start(browser_page, served, small_results):
+    """A categorical parameter (a route) shapes the markers by default: HBM-route and
+    DDR-route designs of one front are different symbols, in every pair plot."""
+    page = browser_page
+    _open(page, served)
+    assert page.input_value("#symbol-by") == "param_memory_route"
+    route = {r["trial_number"]: r["param_memory_route"]
+             for r in pareto_front(open_results(small_results)).records()}
+    for k in range(page.locator(".pair-plot").count()):
+        traces = _front_traces(page, f".pair-plot:nth-child({k + 1})")
+        symbol_of = {}
+        for trace in traces:
+            routes = {route[n] for n in trace["trials"]}
+            assert len(routes) == 1
+            symbol_of[routes.pop()] = trace["symbol"]
+        assert set(symbol_of) == {"hbm", "sram+ddr"}
+        assert symbol_of["hbm"] != symbol_of["sram+ddr"]
+        assert any("memory_route=hbm" in t["name"] for t in traces)
+    assert _layout_problems(page) == []
+    assert page.errors == []
