@@ -107,8 +107,9 @@ class HostSpec:
     device_scalar_control: bool = False
     """Device runs scalar control code itself (the "CPU-less" design): data-dependent
     control flow needs no host round trip."""
-    pageable_bandwidth_fraction: float = 0.3
-    """Share of link bandwidth reached from pageable (unpinned) host memory."""
+    pageable_bandwidth_fraction: float | None = None
+    """Share of link bandwidth reached from pageable (unpinned) host memory; None: the
+    calibration's fitted share (`Calibration.pageable_bandwidth_fraction`)."""
 
 
 @dataclass(frozen=True, slots=True)

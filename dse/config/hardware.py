@@ -104,7 +104,7 @@ class HostSection(_Section):
     graph_capture: Flag = False
     graph_launch_per_op_us: LatencyUs = 0.0
     device_scalar_control: Flag = False
-    pageable_bandwidth_fraction: Number = Field(default=0.3, gt=0, le=1)
+    pageable_bandwidth_fraction: Number | None = Field(default=None, gt=0, le=1)
 
 
 class ReconfigSection(_Section):
@@ -355,7 +355,9 @@ def hardware_to_dict(hardware: Hardware) -> dict[str, Any]:
             "graph_capture": h.graph_capture,
             "graph_launch_per_op_us": _clean(_decimal_scaled(h.graph_launch_per_op_s, 6)),
             "device_scalar_control": h.device_scalar_control,
-            "pageable_bandwidth_fraction": _clean(h.pageable_bandwidth_fraction),
+            # unset (the calibration's share) stays unset in the written file
+            **({} if h.pageable_bandwidth_fraction is None else
+               {"pageable_bandwidth_fraction": _clean(h.pageable_bandwidth_fraction)}),
         },
         "reconfig": {
             "spatial_fusion": hw.reconfig.spatial_fusion,

@@ -8,6 +8,7 @@ open (idle power, energies) are filled from the calibration layer here, once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ class DesignArrays:
     ddr_bandwidth_byte_per_s: FloatArray
     host_link_bandwidth_byte_per_s: FloatArray
     host_link_latency_s: FloatArray
+    host_pageable_bandwidth_fraction: FloatArray  # NaN: the calibration's share
     kernel_launch_s: FloatArray
     sync_roundtrip_s: FloatArray
     async_launch: np.ndarray
@@ -160,6 +162,8 @@ def _compute_row(h: Hardware, calibration: Calibration) -> _Row:
         "ddr_bandwidth_byte_per_s": h.ddr.bandwidth_byte_per_s if h.ddr else 0.0,
         "host_link_bandwidth_byte_per_s": h.host.link_bandwidth_byte_per_s,
         "host_link_latency_s": h.host.link_latency_s,
+        "host_pageable_bandwidth_fraction": (math.nan if h.host.pageable_bandwidth_fraction
+                                             is None else h.host.pageable_bandwidth_fraction),
         "kernel_launch_s": h.host.kernel_launch_s,
         "sync_roundtrip_s": h.host.sync_roundtrip_s,
         "async_launch": h.host.async_launch,

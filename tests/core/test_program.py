@@ -182,6 +182,35 @@ def test_pageable_copies_are_slower_than_pinned(h100: Hardware) -> None:
     assert bound(pinned) == "host"
 
 
+def test_the_hardware_files_pageable_fraction_sets_the_pageable_copy_time(
+        h100: Hardware, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10, item 5: `host.pageable_bandwidth_fraction` in a hardware file used to be
+    parsed and ignored (the core read only the calibration's 0.3294)."""
+    import yaml
+
+    from dse.config import hardware_to_dict
+    from dse.core.calibration import DEFAULT_CALIBRATION
+
+    assert h100.host.pageable_bandwidth_fraction is None  # the preset leaves it unset
+    assert "pageable_bandwidth_fraction" not in hardware_to_dict(h100)["host"]
+    document = hardware_to_dict(h100)
+    document["host"]["pageable_bandwidth_fraction"] = 0.9
+    (tmp_path / "h100-fast-pageable.yaml").write_text(yaml.safe_dump(document))
+    fast = load_hardware(str(tmp_path / "h100-fast-pageable.yaml"))
+    assert fast.host.pageable_bandwidth_fraction == 0.9
+    assert hardware_to_dict(fast)["host"]["pageable_bandwidth_fraction"] == 0.9
+
+    link = 64e9 * DEFAULT_CALIBRATION.host_link_efficiency  # PCIe Gen5 x16, 85.89 % reached
+    pageable = evaluate_program([h100, fast], [Transfer("host_to_device", GIB, pinned=False)])
+    # 10 us latency + 1 GiB at 0.3294 (calibration) / 0.9 (the file) of the pinned rate
+    assert pageable.device_time_s[0, 0] == pytest.approx(1e-5 + GIB / (link * 0.3294),
+                                                         rel=1e-12)
+    assert pageable.device_time_s[1, 0] == pytest.approx(1e-5 + GIB / (link * 0.9), rel=1e-12)
+    assert pageable.device_time_s[1, 0] == pytest.approx(0.0217137, rel=1e-5)
+    pinned = evaluate_program([h100, fast], [Transfer("host_to_device", GIB, pinned=True)])
+    assert pinned.device_time_s[0, 0] == pinned.device_time_s[1, 0]  # pinned: unaffected
+
+
 def test_batch_of_designs_matches_one_at_a_time(h100: Hardware) -> None:
     presets = ["nvidia-h100-sxm", "nvidia-a100-80gb", "cerebras-wse-2", "graphcore-gc200"]
     designs = [load_hardware(p) for p in presets]
