@@ -854,6 +854,14 @@ async function main() {
   guarded("table", renderTable);
   document.getElementById("front-only").addEventListener("change", renderTable);
   document.getElementById("table-filter").addEventListener("input", renderTable);
+  if (!window.Plotly) {  // served: plotly.js is a deferred script, run before DOMContentLoaded
+    await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+  }
+  if (!window.Plotly) {
+    guarded("scatter plots", () => { throw new Error("plotly.js did not load"); });
+    document.body.dataset.ready = "true";
+    return;
+  }
   guarded("scatter plots", renderScatters);
   document.body.dataset.readyMs = String(Math.round(performance.now()));
   document.body.dataset.timings = JSON.stringify(TIMINGS);

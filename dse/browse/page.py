@@ -247,7 +247,8 @@ def build_page(results: Results, *, standalone: bool = True) -> str:
     title = f"dse results: {results.metadata.space_file or results.root.name}"
     plotly_tag = (
         f"<script>{_plotly_js()}</script>" if standalone
-        else f'<script src="{plotly_asset_path()}"></script>'
+        # NOTE: deferred, so the summary and the table are drawn while plotly.js loads
+        else f'<script defer src="{plotly_asset_path()}"></script>'
     )
     parts = {
         "TITLE": html.escape(title),
