@@ -9,12 +9,21 @@ evaluation is replaced (`SearchOptions.point_evaluator`): each chunk sleeps
 `--sleep-s` and returns cheap synthetic objectives, so workers cost almost no CPU and
 the driver's own cost shows. Reported, over the search loop (from the first progress
 report, after Ray start-up, references and study creation, to the end):
-- busy share: chunk sleep time over workers x loop time;
+- busy share: chunk sleep time over workers x loop time, for the whole loop and for the
+  steady state (from one cluster width of trials in, after the in-flight ramp, to one
+  width before the end);
 - driver CPU per trial: the driver process's CPU time (its Ray threads included) over
-  the trials of the loop; and the trials/s one core could drive at that cost.
+  the trials of the loop; and the trials/s one core could drive at that cost;
+- where the rest of the machine's CPU went: GCS, raylet and workers (the driver's
+  descendant processes, from /proc), and every other process. Before the searches, the
+  idle cluster's own CPU use is printed: Ray worker processes cost CPU while idle.
+
+Worker processes are started before any timing (64 start-ups take minutes on 2 cores).
 
     .venv/bin/python benchmarks/driver_scaling.py             # 64 workers, 200,000 trials
-    .venv/bin/python benchmarks/driver_scaling.py --trials 1000000 --out results/million
+    .venv/bin/python benchmarks/driver_scaling.py --sleep-s 1 4  # two searches, one cluster
+    .venv/bin/python benchmarks/driver_scaling.py --workers 2 --chunk 1000 --sleep-s 0 \
+        --trials 1000000 --out results/million   # a million-trial folder in ~3 min
 
 `--out` keeps the results folder (e.g. to time `dse pareto/show/report` on it).
 """
@@ -125,7 +134,15 @@ def _machine_busy_s() -> float:
     return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def _pause(seconds: float) -> int:
+def _warm_up(seconds: float) -> int:
+    # NOTE: a worker imports dse on its first chunk, about 0.7 s of CPU (cost core,
+    # results schema, pyarrow compute); 64 first chunks on a 2-core machine then take
+    # most of a short run's CPU, which the first measurements here counted as driver
+    # waiting (26.7 % busy). Imported here, before timing, as a long-lived cluster would
+    # have done long before; the sleep makes each call land on another worker process.
+    import dse.runtime.worker
+    import dse.search.evaluation  # noqa: F401
+
     time.sleep(seconds)
     return os.getpid()
 
@@ -151,14 +168,14 @@ def main() -> None:
              logging_level="ERROR", log_to_driver=False,
              runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}})
     try:
-        # start every worker process before timing: Ray starts at most as many at once
-        # as the machine has cores, so 64 start-ups take minutes on a small box
-        pause = ray.remote(num_cpus=1)(_pause)
+        # start every worker process (and its imports) before timing: Ray starts at most
+        # as many at once as the machine has cores, so 64 start-ups take minutes here
+        pause = ray.remote(num_cpus=1)(_warm_up)
         started = time.perf_counter()
         while len(set(ray.get([pause.remote(0.5) for _ in range(args.workers)]))) < args.workers:
             pass
-        print(f"{args.workers} worker processes up in {time.perf_counter() - started:.0f} s",
-              flush=True)
+        print(f"{args.workers} worker processes up (dse imported) in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
         # NOTE: Ray worker processes cost CPU while idle (each ~0.9 % of a core here: gRPC
         # and periodic threads), so 64 of them take a share of a 2-core machine before any
         # task runs; measured so that the figures below can be read against it.
@@ -218,9 +235,10 @@ def _one_search(space: SearchSpace, args: argparse.Namespace, sleep_s: float) ->
           f"{sleep_s:g} s sleep/chunk: at most {ideal:,.0f} trials/s): search loop "
           f"{loop_s:.1f} s ({trials / loop_s:,.0f} trials/s), whole run "
           f"{end_wall - wall:.1f} s; front {len(summary.front_trial_numbers):,}")
-    print(f"  workers busy: {busy:.1%} over the loop, {steady_busy:.1%} in steady state "
-          f"(from {width:,} trials in until {width:,} before the end; target >= 80 %: "
-          f"{'met' if steady_busy >= 0.8 else 'NOT met'})")
+    if sleep_s > 0:
+        print(f"  workers busy: {busy:.1%} over the loop, {steady_busy:.1%} in steady state "
+              f"(from {width:,} trials in until {width:,} before the end; target >= 80 %: "
+              f"{'met' if steady_busy >= 0.8 else 'NOT met'})")
     print(f"  driver CPU per trial: {cpu_per_trial_s * 1e6:.1f} us = "
           f"{1 / cpu_per_trial_s:,.0f} trials/s per driver core (target <= 100 us: "
           f"{'met' if cpu_per_trial_s <= 100e-6 else 'NOT met'}); driver "
