@@ -10,7 +10,9 @@ designs; this module turns per-operator times into per-phase and per-step figure
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,40 @@ from dse.hardware import Hardware
 from dse.workload import Operator
 
 FloatArray = np.ndarray
+
+OPERATOR_CLASSES: Mapping[str, str] = {
+    "matmul": "gemm",
+    "conv2d": "convolution",
+    "attention": "attention",
+    "elementwise": "elementwise",
+    "embedding_lookup": "embedding",
+    "collective": "collective",
+    "transfer": "host_transfer",
+    "sync": "host_sync",
+    "scalar_readback": "host_sync",
+    "reconfigure": "reconfigure",
+}
+"""The operator class each core operator kind is reported under (`time_by_operator_class_s`)."""
+HOST_OVERHEAD = "host_overhead"
+"""Class of the host-side time the core adds to a program beyond its operators' own
+(launches and syncs not hidden by asynchronous launch)."""
+
+_BREAKDOWNS: ContextVar[bool] = ContextVar("dse_breakdowns", default=False)
+
+
+@contextmanager
+def recording_breakdowns(on: bool = True) -> Iterator[None]:
+    """Evaluators called inside fill `WorkloadMetrics.time_by_phase_s` and
+    `time_by_operator_class_s` (left empty otherwise: a search does not pay for them)."""
+    token = _BREAKDOWNS.set(on)
+    try:
+        yield
+    finally:
+        _BREAKDOWNS.reset(token)
+
+
+def breakdowns_recorded() -> bool:
+    return _BREAKDOWNS.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +68,9 @@ class Phase:
     overlapped_ops: tuple[Operator, ...] = ()
     """Run on the links concurrently with `ops` (prefetch, bucketed gradient reduction);
     the phase lasts max(serial, overlapped)."""
+    labels: tuple[str, ...] = ()
+    """The part of the step each operator of `ops` then `overlapped_ops` belongs to in
+    `time_by_phase_s` (e.g. forward / backward within a micro-batch); empty: all `name`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +90,13 @@ class PhaseResult:
     feasible: np.ndarray
     reasons: tuple[tuple[str, ...], ...]
     repeats: Mapping[str, float] = field(default_factory=dict)
+    op_time_s: FloatArray | None = None
+    """(D, n_ops) each operator's share of the program's time (`ProgramResult.time_s`)."""
+    op_kinds: tuple[str, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    spans: Mapping[str, tuple[slice, slice]] = field(default_factory=dict)
+    """Each phase's serial and overlapped operators in `op_time_s`."""
+    phase_host_s: Mapping[str, FloatArray] = field(default_factory=dict)
 
     def step_time_s(self, extra_idle_s: FloatArray | float = 0.0) -> FloatArray:
         total = sum(self.phase_time_s[n] * r for n, r in self.repeats.items())
@@ -63,16 +109,64 @@ class PhaseResult:
     def step_flops(self) -> float:
         return float(sum(self.phase_flops[n] * r for n, r in self.repeats.items()))
 
-    def time_by_bound(self, design: int, extra: Mapping[str, float] | None = None
-                      ) -> dict[str, float]:
+    def time_by_bound(self, design: int, extra: Mapping[str, float] | None = None,
+                      repeats: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Seconds per step by bound, with `repeats` (default: the phases') plus `extra`."""
         out = dict.fromkeys(BOUND_NAMES, 0.0)
-        for name, repeats in self.repeats.items():
+        for name, times in (self.repeats if repeats is None else repeats).items():
             row = self.phase_bound_s[name][design]
             for b, bound in enumerate(BOUND_NAMES):
-                out[bound] += float(row[b]) * repeats
+                out[bound] += float(row[b]) * times
         for key, value in (extra or {}).items():
             out[key] = out.get(key, 0.0) + float(value)
         return out
+
+    def breakdown(self, design: int, extra: Mapping[str, float] | None = None,
+                  repeats: Mapping[str, float] | None = None
+                  ) -> tuple[dict[str, float], dict[str, float]]:
+        """(time by phase, time by operator class) of one design over a step, or two empty
+        dicts unless `recording_breakdowns` is on.
+
+        Each sums to `step_time_s` with `repeats` (default: the phases') plus `extra`
+        (terms the evaluator adds, e.g. host wait or pipeline bubble: their own entries in
+        both). Attributed as `time_by_bound`: an operator's own time; the exposed part of
+        the overlapped operators (max(serial, overlapped) - serial) in proportion to their
+        times; a phase's host overhead to `host_overhead` by class and to its parts in
+        proportion to their operator counts (as `run_phases` spreads it over phases).
+        """
+        if not _BREAKDOWNS.get() or self.op_time_s is None:
+            return {}, {}
+        repeats = self.repeats if repeats is None else repeats
+        by_phase: dict[str, float] = {}
+        by_class: dict[str, float] = {}
+        times = self.op_time_s[design]
+        for phase in self.phases:
+            r = float(repeats.get(phase.name, 0.0))
+            serial, overlapped = self.spans[phase.name]
+            n_serial = serial.stop - serial.start
+            n_ops = n_serial + overlapped.stop - overlapped.start
+            if r == 0.0 or n_ops == 0:
+                continue
+            own = times[serial]
+            links = times[overlapped]
+            serial_s, overlapped_s = float(own.sum()), float(links.sum())
+            exposed = (max(overlapped_s - serial_s, 0.0) / overlapped_s
+                       if overlapped_s > 0 else 0.0)
+            labels = phase.labels or (phase.name,) * n_ops
+            kinds = self.op_kinds[serial.start:serial.stop] + self.op_kinds[
+                overlapped.start:overlapped.stop]
+            shares = [float(t) for t in own] + [float(t) * exposed for t in links]
+            host = float(self.phase_host_s[phase.name][design])
+            for label, kind, t in zip(labels, kinds, shares, strict=True):
+                by_phase[label] = by_phase.get(label, 0.0) + (t + host / n_ops) * r
+                cls = OPERATOR_CLASSES.get(kind, kind)
+                by_class[cls] = by_class.get(cls, 0.0) + t * r
+            if host:
+                by_class[HOST_OVERHEAD] = by_class.get(HOST_OVERHEAD, 0.0) + host * r
+        for key, value in (extra or {}).items():
+            by_phase[key] = by_phase.get(key, 0.0) + float(value)
+            by_class[key] = by_class.get(key, 0.0) + float(value)
+        return by_phase, by_class
 
 
 def run_phases(designs: Sequence[Hardware], phases: Sequence[Phase], *,
@@ -109,11 +203,13 @@ def run_phases(designs: Sequence[Hardware], phases: Sequence[Phase], *,
     phase_energy: dict[str, FloatArray] = {}
     phase_bound: dict[str, FloatArray] = {}
     phase_flops: dict[str, float] = {}
+    phase_host: dict[str, FloatArray] = {}
     for phase, serial, overlapped in spans:
         serial_s = time_s[:, serial].sum(axis=1)
         overlapped_s = time_s[:, overlapped].sum(axis=1)
         share = (serial.stop - serial.start + overlapped.stop - overlapped.start) / op_total
         host_s = host_extra_s * share
+        phase_host[phase.name] = host_s
         duration = np.maximum(serial_s, overlapped_s) + host_s
         phase_time[phase.name] = duration
         op_energy = energy_j[:, serial].sum(axis=1) + energy_j[:, overlapped].sum(axis=1)
@@ -140,4 +236,6 @@ def run_phases(designs: Sequence[Hardware], phases: Sequence[Phase], *,
     )
     return PhaseResult(phase_time, phase_energy, phase_bound, phase_flops, idle_w,
                        np.asarray(result.clock_fraction, dtype=float), feasible, reasons,
-                       {p.name: p.repeats for p in phases})
+                       {p.name: p.repeats for p in phases}, time_s, result.op_kinds,
+                       tuple(phases), {p.name: (serial, overlapped)
+                                       for p, serial, overlapped in spans}, phase_host)

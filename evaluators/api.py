@@ -23,6 +23,15 @@ class WorkloadMetrics:
     """e.g. step_time_s, tokens_per_s, power_w, energy_per_sample_j, memory_per_chip_bytes."""
     time_by_bound_s: Mapping[str, float] = field(default_factory=dict)
     """Seconds per step (or per request) attributed to each `bound_by` value."""
+    time_by_phase_s: Mapping[str, float] = field(default_factory=dict)
+    """The same seconds by part of the step (prefill / decode; forward / backward /
+    optimizer / gradient_sync; ...) plus the evaluator's added terms (host wait, pipeline
+    bubble) as their own entries; sums to the step (or request). Empty unless asked for
+    (`evaluate_suite(..., breakdown=True)`, `recording_breakdowns`)."""
+    time_by_operator_class_s: Mapping[str, float] = field(default_factory=dict)
+    """The same seconds by operator class (gemm, attention, elementwise, collective,
+    embedding, host_overhead, ...; `evaluators._program.OPERATOR_CLASSES`) plus the added
+    terms; empty unless asked for, like `time_by_phase_s`."""
 
 
 @dataclass(frozen=True, slots=True)

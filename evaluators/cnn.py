@@ -330,10 +330,17 @@ def training_phases(workload: ModelWorkload, micro_batch: int | None = None) -> 
         overlapped.append(Collective("all_reduce", arch.params * 4.0, plan.data_parallel))
     optimizer = Elementwise(bytes_read=arch.params * 16.0, bytes_written=arch.params * 10.0,
                             flops=arch.params * 6.0, dtype="fp32")
-    phases = [Phase("step", (*step, optimizer), overlapped_ops=tuple(overlapped))]
+    # NOTE: each convolution runs forward and backward as one operator
+    # (`pass_="forward_backward"`), so a step splits only into that, the optimizer and
+    # the exposed part of the overlapped input copy and gradient all-reduce.
+    passes = ("forward_and_backward",) * len(step)
+    links = ("input_transfer", "gradient_sync")[:len(overlapped)]
+    phases = [Phase("step", (*step, optimizer), overlapped_ops=tuple(overlapped),
+                    labels=(*passes, "optimizer", *links))]
     if micro < batch:
         phases.append(Phase("accumulate", tuple(step), repeats=batch / micro - 1.0,
-                            overlapped_ops=(input_transfer(arch, micro),)))
+                            overlapped_ops=(input_transfer(arch, micro),),
+                            labels=(*passes, "input_transfer")))
     return phases
 
 
@@ -342,9 +349,10 @@ def inference_phases(workload: ModelWorkload, batch: int, micro_batch: int | Non
     arch = _arch(workload)
     micro = batch if micro_batch is None else min(micro_batch, batch)
     # Throughput serving (MLPerf offline) copies the next batch while this one runs.
-    return [Phase("forward", tuple(conv_ops(arch, micro, workload.precision, False,
-                                            workload.framework)),
-                  repeats=batch / micro, overlapped_ops=(input_transfer(arch, micro),))]
+    ops = tuple(conv_ops(arch, micro, workload.precision, False, workload.framework))
+    return [Phase("forward", ops, repeats=batch / micro,
+                  overlapped_ops=(input_transfer(arch, micro),),
+                  labels=(*(("forward",) * len(ops)), "input_transfer"))]
 
 
 def per_chip_batch(hw: Hardware, workload: ModelWorkload) -> int:
@@ -402,8 +410,10 @@ def metrics_from(designs: Sequence[Hardware], workload: ModelWorkload, result: P
         if reasons:
             out.append(infeasible(workload.name, name, reasons, metrics))
         else:
+            extra = {"host_wait": float(host_wait[d])} if host_wait[d] else {}
             out.append(WorkloadMetrics(workload.name, name, True, (), metrics,
-                                       result.time_by_bound(d, {"host": host_wait[d]})))
+                                       result.time_by_bound(d, {"host": host_wait[d]}),
+                                       *result.breakdown(d, extra)))
     return out
 
 

@@ -11,6 +11,7 @@ be captured as a graph; a CPU-less design keeps the loop on the device.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from dse.hardware import Hardware
 from dse.workload import Elementwise, Operator, ScalarReadback, Transfer
@@ -72,8 +73,6 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
         values["postprocess_fraction"] = post / values["step_time_s"] if values.get(
             "step_time_s") else 0.0
         values["latency_s"] = values.get("step_time_s", 0.0)
-        final.append(WorkloadMetrics(metrics.workload, metrics.evaluator, metrics.feasible,
-                                     metrics.infeasible_reasons, values,
-                                     metrics.time_by_bound_s))
+        final.append(replace(metrics, metrics=values))
     return final
 

@@ -7,22 +7,26 @@ from pathlib import Path
 from typing import Any
 
 from dse.hardware import Hardware
+from evaluators._program import breakdowns_recorded, recording_breakdowns
 from evaluators.api import WorkloadMetrics
 from evaluators.registry import get_evaluator
 from evaluators.workload_files import ModelWorkload, load_model_workloads
 
 
-def evaluate_workloads(designs: Sequence[Hardware], workload: ModelWorkload
-                       ) -> list[WorkloadMetrics]:
-    """One workload on many designs (vectorised: one core call, or one per batch size)."""
+def evaluate_workloads(designs: Sequence[Hardware], workload: ModelWorkload, *,
+                       breakdown: bool = False) -> list[WorkloadMetrics]:
+    """One workload on many designs (vectorised: one core call, or one per batch size).
+    breakdown: fill `time_by_phase_s` and `time_by_operator_class_s`."""
     if not designs:
         return []
-    return get_evaluator(workload.evaluator).evaluate(list(designs), workload)
+    with recording_breakdowns(breakdown or breakdowns_recorded()):
+        return get_evaluator(workload.evaluator).evaluate(list(designs), workload)
 
 
-def evaluate_workload(hardware: Hardware, workload: ModelWorkload) -> WorkloadMetrics:
+def evaluate_workload(hardware: Hardware, workload: ModelWorkload, *,
+                      breakdown: bool = False) -> WorkloadMetrics:
     """One workload on one design. Infeasible plans come back with `feasible=False`."""
-    return evaluate_workloads([hardware], workload)[0]
+    return evaluate_workloads([hardware], workload, breakdown=breakdown)[0]
 
 
 def metrics_to_dict(result: WorkloadMetrics) -> dict[str, Any]:
@@ -34,6 +38,9 @@ def metrics_to_dict(result: WorkloadMetrics) -> dict[str, Any]:
         "infeasible_reasons": list(result.infeasible_reasons),
         "metrics": dict(result.metrics),
         "time_by_bound_s": dict(result.time_by_bound_s),
+        **({"time_by_phase_s": dict(result.time_by_phase_s),
+            "time_by_operator_class_s": dict(result.time_by_operator_class_s)}
+           if result.time_by_phase_s else {}),
     }
 
 

@@ -161,5 +161,5 @@ def _evaluate_group(designs: Sequence[Hardware], workload: ModelWorkload, micro:
             out.append(infeasible(workload.name, NAME, reasons, values))
         else:
             out.append(WorkloadMetrics(workload.name, NAME, True, (), values,
-                                       result.time_by_bound(d)))
+                                       result.time_by_bound(d), *result.breakdown(d)))
     return out

@@ -65,6 +65,15 @@ def memory_per_chip_bytes(workload: ModelWorkload) -> float:
 
 
 def step_ops(workload: ModelWorkload) -> list[Operator]:
+    return [op for _, op in step_parts(workload)]
+
+
+def step_parts(workload: ModelWorkload) -> list[tuple[str, Operator]]:
+    """`step_ops` in order, each with the part of the step it belongs to.
+
+    NOTE: an MLP layer's activation pass and the feature interaction are one operator for
+    all passes (`count` = passes), so in training they are `forward_and_backward`.
+    """
     arch = _arch(workload)
     plan = workload.system
     chips = plan.chips
@@ -72,40 +81,44 @@ def step_ops(workload: ModelWorkload) -> list[Operator]:
     e = element_bytes(dtype)
     batch = workload.global_batch // plan.data_parallel
     training = workload.kind == "training"
+    both = "forward_and_backward" if training else "forward"
     tables = len(arch.table_rows)
     rows_per_chip = max(sum(arch.table_rows) // chips, 1)
     lookups = workload.global_batch * tables * arch.lookups_per_table // chips
     table_dtype = "fp32" if training else dtype
-    ops: list[Operator] = [
-        Transfer("host_to_device", batch * (arch.dense_features * 4.0 + tables * 4.0)),
-        EmbeddingLookup(rows=rows_per_chip, dim=arch.embedding_dim, lookups=max(lookups, 1),
-                        dtype=table_dtype),
+    ops: list[tuple[str, Operator]] = [
+        ("input_transfer",
+         Transfer("host_to_device", batch * (arch.dense_features * 4.0 + tables * 4.0))),
+        ("forward", EmbeddingLookup(rows=rows_per_chip, dim=arch.embedding_dim,
+                                    lookups=max(lookups, 1), dtype=table_dtype)),
     ]
     exchange = batch * tables * arch.embedding_dim * table_element_bytes(workload)
     if chips > 1:
-        ops.append(Collective("all_to_all", exchange, chips))
+        ops.append(("forward", Collective("all_to_all", exchange, chips)))
     passes = ("forward", "dgrad", "wgrad") if training else ("forward",)
     for i, o in arch.mlp_shapes:
         for p in passes:
             shape = {"forward": (batch, o, i), "dgrad": (batch, i, o), "wgrad": (i, o, batch)}[p]
-            ops.append(MatMul(m=shape[0], n=shape[1], k=shape[2], dtype=dtype))
-        ops.append(Elementwise(bytes_read=batch * o * e * len(passes),
-                               bytes_written=batch * o * e * len(passes),
-                               flops=batch * o * 2.0 * len(passes), dtype=dtype))
+            ops.append(("forward" if p == "forward" else "backward",
+                        MatMul(m=shape[0], n=shape[1], k=shape[2], dtype=dtype)))
+        ops.append((both, Elementwise(bytes_read=batch * o * e * len(passes),
+                                      bytes_written=batch * o * e * len(passes),
+                                      flops=batch * o * 2.0 * len(passes), dtype=dtype)))
     features = tables + 1
     # Pairwise-dot interaction: (features x dim) @ (dim x features) per sample.
-    ops.append(MatMul(m=features, n=features, k=arch.embedding_dim, batch=batch, dtype=dtype,
-                      count=len(passes)))
+    ops.append((both, MatMul(m=features, n=features, k=arch.embedding_dim, batch=batch,
+                             dtype=dtype, count=len(passes))))
     if training:
         if chips > 1:
-            ops.append(Collective("all_to_all", exchange, chips))
+            ops.append(("backward", Collective("all_to_all", exchange, chips)))
         # NOTE: the sparse update reads and rewrites each touched row and its optimizer
         # state: a second gather-scatter pass over the same rows.
-        ops.append(EmbeddingLookup(rows=rows_per_chip, dim=arch.embedding_dim,
-                                   lookups=max(lookups, 1), dtype="fp32", count=2))
-        ops.append(Elementwise(bytes_read=arch.mlp_params * 16.0,
-                               bytes_written=arch.mlp_params * 12.0,
-                               flops=arch.mlp_params * 10.0, dtype="fp32"))
+        ops.append(("optimizer", EmbeddingLookup(rows=rows_per_chip, dim=arch.embedding_dim,
+                                                 lookups=max(lookups, 1), dtype="fp32",
+                                                 count=2)))
+        ops.append(("optimizer", Elementwise(bytes_read=arch.mlp_params * 16.0,
+                                             bytes_written=arch.mlp_params * 12.0,
+                                             flops=arch.mlp_params * 10.0, dtype="fp32")))
     return ops
 
 
@@ -117,8 +130,11 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
         overlapped = (Collective("all_reduce", arch.mlp_params * 4.0, plan.data_parallel),)
     memory = memory_per_chip_bytes(workload)
     tables = arch.embedding_params * table_element_bytes(workload) / plan.chips
-    result = run_phases(designs, [Phase("step", tuple(step_ops(workload)),
-                                        overlapped_ops=overlapped)],
+    parts = step_parts(workload)
+    result = run_phases(designs, [Phase("step", tuple(op for _, op in parts),
+                                        overlapped_ops=overlapped,
+                                        labels=(*(label for label, _ in parts),
+                                                *(["gradient_sync"] * len(overlapped))))],
                         resident_bytes=tables + arch.mlp_params * 4.0)
     step = result.step_time_s()
     energy = result.step_energy_j()
@@ -144,5 +160,5 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
             out.append(infeasible(workload.name, NAME, reasons, values))
         else:
             out.append(WorkloadMetrics(workload.name, NAME, True, (), values,
-                                       result.time_by_bound(d)))
+                                       result.time_by_bound(d), *result.breakdown(d)))
     return out

@@ -53,6 +53,7 @@ from dse.config._yaml import read_yaml_mapping
 from dse.core.calibration import DEFAULT_CALIBRATION, using_calibration
 from dse.errors import ConfigError, Problem
 from dse.hardware import PRECISIONS, Hardware
+from evaluators._program import breakdowns_recorded, recording_breakdowns
 from evaluators.api import SuiteResult, WorkloadMetrics
 from evaluators.evaluation import evaluate_workloads
 from evaluators.workload_files import ModelWorkload, parse_model_workloads
@@ -313,11 +314,16 @@ def reference_throughputs(suite_name: str) -> tuple[float, ...]:
     return tuple(values)
 
 
-def evaluate_suite(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]:
-    """Score every design on a suite: one evaluator call per workload, not per design."""
+def evaluate_suite(designs: Sequence[Hardware], suite: str, *, breakdown: bool = False
+                   ) -> list[SuiteResult]:
+    """Score every design on a suite: one evaluator call per workload, not per design.
+
+    breakdown: fill each workload's `time_by_phase_s` and `time_by_operator_class_s`
+    (`dse show`; a search leaves them empty)."""
     spec = load_suite(suite)
     references = reference_throughputs(suite)
-    per_entry = [evaluate_entry(designs, entry) for entry in spec.entries]
+    with recording_breakdowns(breakdown or breakdowns_recorded()):
+        per_entry = [evaluate_entry(designs, entry) for entry in spec.entries]
     total_weight = sum(e.weight for e in spec.entries)
     out: list[SuiteResult] = []
     for d in range(len(designs)):
@@ -338,14 +344,15 @@ def evaluate_suite(designs: Sequence[Hardware], suite: str) -> list[SuiteResult]
     return out
 
 
-def suite_report(hardware: Hardware, suite: str = "default") -> dict[str, Any]:
+def suite_report(hardware: Hardware, suite: str = "default", breakdown: bool = False
+                 ) -> dict[str, Any]:
     """One design on a suite, ready for JSON (`dse evaluate --suite`): the score, and per
     workload its weight, throughput relative to the reference, metrics and time by bound."""
     from evaluators.evaluation import metrics_to_dict
 
     spec = load_suite(suite)
     references = reference_throughputs(suite)
-    result = evaluate_suite([hardware], suite)[0]
+    result = evaluate_suite([hardware], suite, breakdown=breakdown)[0]
     rows: list[dict[str, Any]] = []
     for entry, ref, metrics in zip(spec.entries, references, result.workloads, strict=True):
         row = metrics_to_dict(metrics)

@@ -152,6 +152,17 @@ def training_memory(workload: ModelWorkload) -> TrainingMemory:
 
 def microbatch_ops(workload: ModelWorkload) -> list[Operator]:
     """Forward, recompute and backward of one micro-batch on one last-stage chip."""
+    return [op for _, op in microbatch_parts(workload)]
+
+
+def microbatch_parts(workload: ModelWorkload) -> list[tuple[str, Operator]]:
+    """`microbatch_ops` in order, each with the part of the step it belongs to.
+
+    NOTE: the fused attention kernel (`pass_="forward_backward"`) and the vocabulary-
+    parallel collectives of the output layer (counted forward and backward together) each
+    carry both passes in one operator, whose time cannot be split by pass: they are the
+    part `forward_and_backward`, not forced into either.
+    """
     arch = _arch(workload)
     plan = workload.system
     dtype = workload.precision
@@ -160,38 +171,46 @@ def microbatch_ops(workload: ModelWorkload) -> list[Operator]:
     b, s = plan.micro_batch, workload.seq_len
     tokens = b * s
     layers = arch.layers // plan.pipeline_parallel
-    ops: list[Operator] = []
+    ops: list[tuple[str, Operator]] = []
     if plan.pipeline_parallel == 1:
-        ops.append(EmbeddingLookup(rows=arch.vocab // tp, dim=arch.hidden, lookups=tokens,
-                                   dtype=dtype))
+        ops.append(("forward", EmbeddingLookup(rows=arch.vocab // tp, dim=arch.hidden,
+                                               lookups=tokens, dtype=dtype)))
     forward = block_forward_ops(arch, batch=b, seq_q=s, seq_kv=s, tp=tp, dtype=dtype,
                                 sequence_parallel=sp, count=layers,
                                 attention_pass="forward_backward", activation_dtype=act)
-    ops.extend(forward)
+    ops.extend(("forward_and_backward" if isinstance(op, Attention) else "forward", op)
+               for op in forward)
     if workload.recompute == "full":
-        ops.extend(block_forward_ops(arch, batch=b, seq_q=s, seq_kv=s, tp=tp, dtype=dtype,
-                                     sequence_parallel=sp, count=layers, activation_dtype=act))
+        ops.extend(("recompute", op) for op in block_forward_ops(
+            arch, batch=b, seq_q=s, seq_kv=s, tp=tp, dtype=dtype, sequence_parallel=sp,
+            count=layers, activation_dtype=act))
     elif workload.recompute == "selective":
         # NOTE: selective recompute re-runs the core attention (Korthikanti et al. 2022).
-        ops.append(Attention(batch=b, heads=arch.heads // tp, seq_q=s, seq_kv=s,
-                             head_dim=arch.head_dim, kv_heads=max(arch.kv_heads // tp, 1),
-                             causal=arch.causal, dtype=act, count=layers))
+        ops.append(("recompute", Attention(
+            batch=b, heads=arch.heads // tp, seq_q=s, seq_kv=s, head_dim=arch.head_dim,
+            kv_heads=max(arch.kv_heads // tp, 1), causal=arch.causal, dtype=act,
+            count=layers)))
     # Logits, loss and their backward (last stage).
     vocab = arch.vocab // tp
-    ops.append(MatMul(m=tokens, n=vocab, k=arch.hidden, dtype=dtype))
-    ops.append(Elementwise(bytes_read=tokens * vocab * 6.0, bytes_written=tokens * vocab * 6.0,
-                           flops=tokens * vocab * 8.0, dtype=act))
-    ops.append(MatMul(m=tokens, n=arch.hidden, k=vocab, dtype=dtype))
-    ops.append(MatMul(m=arch.hidden, n=vocab, k=tokens, dtype=dtype))
-    ops.extend(block_backward_ops(arch, batch=b, seq=s, tp=tp, dtype=dtype,
-                                  sequence_parallel=sp, count=layers, activation_dtype=act))
+    ops.append(("forward", MatMul(m=tokens, n=vocab, k=arch.hidden, dtype=dtype)))
+    # the softmax, the loss and the loss's gradient in one streaming pass
+    ops.append(("loss", Elementwise(bytes_read=tokens * vocab * 6.0,
+                                    bytes_written=tokens * vocab * 6.0,
+                                    flops=tokens * vocab * 8.0, dtype=act)))
+    ops.append(("backward", MatMul(m=tokens, n=arch.hidden, k=vocab, dtype=dtype)))
+    ops.append(("backward", MatMul(m=arch.hidden, n=vocab, k=tokens, dtype=dtype)))
+    ops.extend(("backward", op) for op in block_backward_ops(
+        arch, batch=b, seq=s, tp=tp, dtype=dtype, sequence_parallel=sp, count=layers,
+        activation_dtype=act))
     if tp > 1:
-        ops.extend(tensor_parallel_collectives(arch, tokens, tp, act, sp, 2))
+        ops.extend(("forward_and_backward", op)
+                   for op in tensor_parallel_collectives(arch, tokens, tp, act, sp, 2))
     if plan.pipeline_parallel > 1:
         # NOTE: activations go forward and their gradients back to the neighbouring stage:
         # a point-to-point copy, modelled as a two-party broadcast.
         size = tokens * arch.hidden * element_bytes(act) / (tp if sp else 1)
-        ops.append(Collective("broadcast", size, 2, count=2 * plan.virtual_stages))
+        ops.append(("pipeline_send_receive",
+                    Collective("broadcast", size, 2, count=2 * plan.virtual_stages)))
     return ops
 
 
@@ -240,9 +259,12 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
     plan = workload.system
     memory = training_memory(workload)
     m = micro_batches(workload)
+    parts = microbatch_parts(workload)
+    zero3 = tuple(zero3_overlapped_ops(workload))
     phases = [
-        Phase("microbatch", tuple(microbatch_ops(workload)), repeats=float(m),
-              overlapped_ops=tuple(zero3_overlapped_ops(workload))),
+        Phase("microbatch", tuple(op for _, op in parts), repeats=float(m),
+              overlapped_ops=zero3,
+              labels=(*(label for label, _ in parts), *(["zero3_parameter_sync"] * len(zero3)))),
         Phase("gradient_sync", tuple(gradient_sync_ops(workload)), repeats=0.0),
         Phase("optimizer", tuple(optimizer_ops(workload)), repeats=1.0),
     ]
@@ -297,5 +319,9 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
         sync_bounds = result.phase_bound_s["gradient_sync"][d] * sync_fraction[d]
         for b, bound in enumerate(BOUND_NAMES):
             by_bound[bound] += float(sync_bounds[b])
-        out.append(WorkloadMetrics(workload.name, NAME, True, (), metrics, by_bound))
+        by_phase, by_class = result.breakdown(
+            d, {"pipeline_bubble": bubble[d]},
+            {**result.repeats, "gradient_sync": float(sync_fraction[d])})
+        out.append(WorkloadMetrics(workload.name, NAME, True, (), metrics, by_bound,
+                                   by_phase, by_class))
     return out

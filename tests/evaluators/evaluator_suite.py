@@ -38,6 +38,9 @@ class EvaluatorSuite:
     """A plan that cannot fit an H100's 80 GB."""
     throughput_metric: ClassVar[str]
     time_metric: ClassVar[str] = "step_time_s"
+    breakdown_docs: ClassVar[tuple[dict[str, Any], ...]] = ()
+    """More plans whose phase / operator-class breakdowns must add up (beside
+    `feasible_doc`): ones with the evaluator's added terms (bubble, host wait, ...)."""
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -70,6 +73,30 @@ class EvaluatorSuite:
         result = evaluate_workload(h100, workload_from(self.feasible_doc))
         total = sum(result.time_by_bound_s.values())
         assert total == pytest.approx(result.metrics[self.time_metric], rel=1e-6)
+
+    def test_phase_and_operator_class_breakdowns_add_up(self, h100: Hardware,
+                                                        a100: Hardware) -> None:
+        """Asked for, both breakdowns sum to the step (or request) within 1e-9 and leave
+        every figure as it was; not asked for, they are empty (a search does not pay)."""
+        for doc in (self.feasible_doc, *self.breakdown_docs):
+            workload = workload_from(doc)
+            plain = evaluate_workloads([h100, a100], workload)
+            broken_down = evaluate_workloads([h100, a100], workload, breakdown=True)
+            for p, b in zip(plain, broken_down, strict=True):
+                assert p.feasible and b.feasible, (doc["name"], p.infeasible_reasons)
+                assert not p.time_by_phase_s and not p.time_by_operator_class_s
+                assert b.metrics == p.metrics and b.time_by_bound_s == p.time_by_bound_s
+                total = b.metrics[self.time_metric]
+                assert sum(b.time_by_bound_s.values()) == pytest.approx(total, rel=1e-9)
+                for breakdown in (b.time_by_phase_s, b.time_by_operator_class_s):
+                    assert len(breakdown) >= 2, (doc["name"], breakdown)
+                    assert all(v >= 0 for v in breakdown.values()), breakdown
+                    assert sum(breakdown.values()) == pytest.approx(total, rel=1e-9), (
+                        doc["name"], breakdown)
+            self.check_breakdown(doc, broken_down[0])
+
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        """Evaluator-specific checks of the parts named (override)."""
 
     def test_vectorised_equals_one_at_a_time(self, h100: Hardware, a100: Hardware) -> None:
         workload = workload_from(self.feasible_doc)

@@ -21,6 +21,21 @@ class TestCnnTraining(EvaluatorSuite):
         "name": "resnet50-huge-batch", "kind": "training", "model": "resnet50",
         "precision": "bf16", "batch": 4096}
     throughput_metric = "samples_per_s"
+    breakdown_docs: ClassVar[tuple[dict[str, Any], ...]] = (
+        # host-bound: eager PyTorch's per-kernel host cost outlasts the device's step
+        {"name": "resnet50-eager-64", "kind": "training", "model": "resnet50",
+         "precision": "bf16", "batch": 64, "framework": "eager-pytorch"},
+    )
+
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        phases, classes = result.time_by_phase_s, result.time_by_operator_class_s
+        assert max(classes, key=classes.get) in ("convolution", "elementwise", "host_wait")
+        if doc["kind"] == "training":
+            assert {"forward_and_backward", "optimizer"} <= set(phases)
+        else:
+            assert max(phases, key=phases.get) == "forward"
+        if doc.get("framework") == "eager-pytorch":
+            assert phases["host_wait"] == classes["host_wait"] > 0.2 * sum(phases.values())
 
 
 class TestCnnInference(TestCnnTraining):
@@ -30,6 +45,7 @@ class TestCnnInference(TestCnnTraining):
     too_big_doc: ClassVar[dict[str, Any]] = {
         "name": "resnet50-infer-huge", "kind": "inference", "model": "resnet50",
         "precision": "bf16", "batch": 262144}
+    breakdown_docs: ClassVar[tuple[dict[str, Any], ...]] = ()
 
 
 def test_resnet50_shape_matches_the_paper() -> None:

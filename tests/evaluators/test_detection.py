@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import pytest
 from evaluator_suite import EvaluatorSuite, preset, workload_from
 
 from evaluators import evaluate_workloads
@@ -20,6 +21,12 @@ class TestDetection(EvaluatorSuite):
         "name": "retinanet-huge", "kind": "inference", "model": "retinanet-resnet50",
         "precision": "bf16", "batch": 8192}
     throughput_metric = "samples_per_s"
+
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        phases, classes = result.time_by_phase_s, result.time_by_operator_class_s
+        assert set(phases) == {"network", "postprocess"}
+        assert phases["postprocess"] == pytest.approx(result.metrics["postprocess_time_s"])
+        assert classes["host_sync"] > 0  # NMS reads a scalar back every iteration
 
 
 def test_nms_loop_reads_a_scalar_per_iteration() -> None:

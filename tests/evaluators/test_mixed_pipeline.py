@@ -23,6 +23,14 @@ class TestMixedPipeline(EvaluatorSuite):
         "evaluator": "mixed_pipeline", "precision": "bf16", "batch": 65536}
     throughput_metric = "samples_per_s"
 
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        phases, classes = result.time_by_phase_s, result.time_by_operator_class_s
+        m = result.metrics
+        assert phases["preprocess"] == pytest.approx(m["preprocess_time_s"], rel=1e-9)
+        assert phases["query"] == pytest.approx(m["query_time_s"], rel=1e-9)
+        assert phases["forward_and_backward"] + phases["optimizer"] <= m["training_time_s"]
+        assert "reconfigure" in classes
+
 
 def test_phases_add_up_and_training_dominates_on_a_gpu() -> None:
     result = evaluate_workload(preset("nvidia-h100-sxm"),

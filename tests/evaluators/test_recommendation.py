@@ -23,6 +23,11 @@ class TestRecommendation(EvaluatorSuite):
         "batch": 65536}
     throughput_metric = "samples_per_s"
 
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        phases, classes = result.time_by_phase_s, result.time_by_operator_class_s
+        assert {"forward", "backward", "forward_and_backward", "optimizer"} <= set(phases)
+        assert classes["embedding"] > 0 and classes["collective"] > 0  # gathers, all-to-all
+
 
 def test_criteo_tables_match_mlperf_size() -> None:
     arch = BUILTIN_MODELS["dlrm"]

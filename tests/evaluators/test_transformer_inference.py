@@ -37,6 +37,22 @@ class TestTransformerInference(EvaluatorSuite):
     }
     throughput_metric = "output_tokens_per_s"
     time_metric = "request_latency_s"
+    breakdown_docs: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"name": "llama3-8b-pp2-vllm", "kind": "inference", "model": "llama3-8b",
+         "precision": "bf16", "prompt_tokens": 512, "output_tokens": 64, "batch": 8,
+         "serving": {"software": "vllm-2024"}, "system": {"chips": 2, "pipeline_parallel": 2}},
+    )
+
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        phases, classes = result.time_by_phase_s, result.time_by_operator_class_s
+        m = result.metrics
+        # the first token waits for the prefill on every stage and one framework step
+        assert phases["prefill"] == pytest.approx(
+            m["time_to_first_token_s"] - m["serving_host_s_per_step"], rel=1e-9)
+        assert phases["decode"] > phases["prefill"]
+        framework = m["serving_host_s_per_step"] * doc["output_tokens"]
+        assert phases.get("serving_framework_host", 0.0) == pytest.approx(framework)
+        assert {"gemm", "attention", "elementwise", "embedding"} <= set(classes)
 
 
 def test_llama2_70b_memory_matches_hand_calculation() -> None:

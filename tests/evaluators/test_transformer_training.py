@@ -38,6 +38,28 @@ class TestTransformerTraining(EvaluatorSuite):
         "system": {"chips": 8, "tensor_parallel": 8},
     }
     throughput_metric = "tokens_per_s"
+    breakdown_docs: ClassVar[tuple[dict[str, Any], ...]] = (
+        GPT3_PLAN,  # pipeline bubble and send/receive, exposed gradient sync
+        {"name": "mpt-1b-zero3-full", "kind": "training", "model": "mpt-1b", "precision": "bf16",
+         "seq_len": 1024, "global_batch": 64, "recompute": "full",
+         "system": {"chips": 8, "micro_batch": 8, "zero_stage": 3}},
+    )
+
+    def check_breakdown(self, doc: dict[str, Any], result: Any) -> None:
+        phases, classes = result.time_by_phase_s, result.time_by_operator_class_s
+        assert {"forward", "backward", "forward_and_backward", "loss", "optimizer"} <= set(phases)
+        # a backward pass is two GEMMs for each of the forward's
+        assert 1.5 < phases["backward"] / phases["forward"] < 3.0, phases
+        assert max(classes, key=classes.get) == "gemm"
+        if doc is GPT3_PLAN:
+            assert phases["pipeline_bubble"] == pytest.approx(
+                result.metrics["pipeline_bubble_fraction"] * result.metrics["step_time_s"])
+            assert classes["pipeline_bubble"] == phases["pipeline_bubble"]
+            assert phases["pipeline_send_receive"] > 0 and "embedding" not in classes
+            assert "recompute" in phases  # selective: the core attention again
+        if doc.get("recompute") == "full":
+            assert "zero3_parameter_sync" in phases or classes["collective"] > 0
+            assert phases["recompute"] > 0.5 * phases["forward"]
 
 
 def test_gpt3_plan_memory_matches_hand_calculation() -> None:
