@@ -275,7 +275,7 @@ def _metrics_for(workload: ModelWorkload, designs: Sequence[Hardware], batch: in
             continue
         # NOTE: every pipeline stage runs the same share of the model in turn, so the
         # request spends `stages` times each phase's (and operator class's) stage time.
-        extra = {"serving_framework_host": host_s}
+        extra = {"serving_framework_host": host_s} if host_s else {}
         if gemm_s[d]:
             extra["serving_framework_decode_gemm"] = float(gemm_s[d])
         # (Until the bounds were scaled too, a 2-stage plan's bounds added up to 73 % of

@@ -71,6 +71,15 @@ class WorkloadDetail:
     period: str = ""
     """What `time_by_bound_s` adds up to: `request` (a whole serving request), `step`
     (one training or inference step), or "" when no metric says (`period_of`)."""
+    time_by_phase_s: tuple[Figure, ...] = ()
+    """The same time by phase (prefill, decode; forward, backward, optimizer, ...) and
+    the evaluator's added terms (host wait, pipeline bubble); filled by
+    `dse.browse.breakdown.with_breakdowns` (evaluated again), else empty."""
+    time_by_operator_class_s: tuple[Figure, ...] = ()
+    """The same time by operator class (gemm, attention, elementwise, collective, ...)."""
+    breakdown_matches: bool | None = None
+    """Whether the breakdowns, evaluated now, add up to the stored request or step time
+    (False: the dse or the space changed since the search); None: not evaluated."""
 
 
 @dataclass(frozen=True, slots=True)

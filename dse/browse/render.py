@@ -366,7 +366,54 @@ def comparison_tables(details: Sequence[DesignDetail]) -> list[Table]:
                     share = f" ({100 * value / total:.0f}%)" if total > 0 else ""
                     cells.append(format_value(float(value)) + share)
             _row(bounds, bound, f"s/{single}" if single else "s", *cells)
-    return [_unbreakable(t) for t in (*tables, metrics, bounds)]
+    breakdowns = [
+        _breakdown_table(title, details, workloads, attribute)
+        for title, attribute in (
+            ("By phase (evaluated now; seconds per request or per step, share)",
+             "time_by_phase_s"),
+            ("By operator class (evaluated now; seconds per request or per step, share)",
+             "time_by_operator_class_s"))
+    ]
+    return [_unbreakable(t) for t in (*tables, metrics, bounds, *breakdowns) if t is not None]
+
+
+def _seconds_with_share(figures: Sequence[Figure], name: str) -> str:
+    """`0.1234 (12%)`: a figure's seconds and its share of all of them; '-' if missing."""
+    total = sum(f.value for f in figures if f.value is not None and math.isfinite(f.value))
+    value = next((f.value for f in figures if f.name == name), None)
+    if value is None or not math.isfinite(value):
+        return "-"
+    share = f" ({100 * value / total:.0f}%)" if total > 0 else ""
+    return format_value(float(value)) + share
+
+
+def _breakdown_table(title: str, details: Sequence[DesignDetail], workloads: Sequence[str],
+                     attribute: str) -> Table | None:
+    """One section per workload, a row per phase (or operator class); None when no
+    design has the breakdown (a search's folder alone does not: `with_breakdowns`)."""
+    if not any(getattr(w, attribute) for d in details for w in d.workloads):
+        return None
+    table = _side_by_side(title, details)
+    for workload in workloads:
+        per_design = [
+            next((w for w in d.workloads if w.workload == workload), None) for d in details
+        ]
+        if not any(w and getattr(w, attribute) for w in per_design):
+            continue
+        periods = {w.period for w in per_design if w and w.period}
+        single = periods.pop() if len(periods) == 1 else ""
+        table.add_section()
+        _row(table, Text(workload + (f" (per {single})" if single else ""), style="bold"), "",
+             *([""] * len(details)))
+        if any(w and w.breakdown_matches is False for w in per_design):
+            _row(table, "differs from the stored time", "", *(
+                "yes" if w and w.breakdown_matches is False else "-" for w in per_design))
+        names = list(dict.fromkeys(f.name for w in per_design if w for f in getattr(w, attribute)))
+        for name in names:
+            _row(table, name, f"s/{single}" if single else "s", *(
+                _seconds_with_share(getattr(w, attribute), name) if w else "-"
+                for w in per_design))
+    return table
 
 
 def details_csv(details: Sequence[DesignDetail]) -> str:
@@ -404,6 +451,13 @@ def details_csv(details: Sequence[DesignDetail]) -> str:
             writer.writerow(["time by bound", workload, bound, "s", *(
                 value(next((b.value for b in w.time_by_bound_s if b.name == bound), None)
                       if w else None) for w in per_design)])
+        for attribute, section in (("time_by_phase_s", "time by phase"),
+                                   ("time_by_operator_class_s", "time by operator class")):
+            parts = dict.fromkeys(f.name for w in per_design if w for f in getattr(w, attribute))
+            for part in parts:
+                writer.writerow([section, workload, part, "s", *(
+                    value(next((f.value for f in getattr(w, attribute) if f.name == part), None)
+                          if w else None) for w in per_design)])
         writer.writerow(["period", workload, "time by bound adds up to", "",
                          *((w.period if w else "") for w in per_design)])
     return buffer.getvalue()

@@ -145,7 +145,9 @@ def show(
     ),
 ) -> None:
     """One design in full: the parameters that act on it, objectives with units, derived
-    figures, per-workload metrics, and where the time goes (per request or per step)."""
+    figures, per-workload metrics, and where the time goes (per request or per step): by
+    bound, and, evaluated again now, by phase and by operator class."""
+    from dse.browse.breakdown import with_breakdowns
     from dse.browse.detail import design_details, reference_details, reference_names
 
     opened = _open(results)
@@ -157,7 +159,7 @@ def show(
     else:
         chosen = list(dict.fromkeys(reference))
     details += reference_details(opened, chosen)
-    _print_details(details, format)
+    _print_details(with_breakdowns(opened, details), format)
 
 
 @app.command()
@@ -177,15 +179,17 @@ def compare(
         TableFormat.table
     ),
 ) -> None:
-    """Several designs (and reference chips) side by side."""
+    """Several designs (and reference chips) side by side, with where their time goes by
+    bound, phase and operator class (the last two evaluated again now)."""
     if not trials and not hardware:
         raise ConfigError([Problem("dse compare", "TRIAL", "give at least one trial number")])
+    from dse.browse.breakdown import with_breakdowns
     from dse.browse.detail import design_details, reference_details
 
     opened = _open(results)
     details = design_details(opened, trials or [], only_acting=True)
     details += reference_details(opened, hardware or [])
-    _print_details(details, format)
+    _print_details(with_breakdowns(opened, details), format)
 
 
 def _print_details(details: list[DesignDetail], format: TableFormat) -> None:

@@ -277,3 +277,47 @@ def test_the_search_prints_the_front_dse_pareto_prints(real_search_results):
     assert result.exit_code == 0, result.output
     assert printed == json.loads(result.stdout)
     assert len({json.dumps(r["trials"]) for r in printed}) == len(printed)
+
+
+def test_show_breaks_each_workloads_time_down_by_phase_and_operator_class(
+        real_search_results):
+    """`dse show` evaluates the trial and its reference again with breakdowns: by phase
+    (prefill, decode, the serving framework's host time) and by operator class, each adding
+    up to the stored request time; in a table and in JSON."""
+    import pyarrow.dataset as ds
+
+    trials = ds.dataset(real_search_results / "trials", format="parquet").to_table()
+    trial = max((t for t in trials.to_pylist() if t["feasible"]),
+                key=lambda t: t["objective_score"])["trial_number"]
+    result = invoke("show", real_search_results, str(trial), "--format", "json")
+    assert result.exit_code == 0, result.output
+    design, reference = json.loads(result.stdout)
+    checked = 0
+    for detail in (design, reference):
+        for workload in detail["workloads"]:
+            if not workload["feasible"]:
+                continue
+            metrics = {m["name"]: m["value"] for m in workload["metrics"]}
+            total = metrics["request_latency_s"]
+            phases = {f["name"]: f["value"] for f in workload["time_by_phase_s"]}
+            classes = {f["name"]: f["value"] for f in workload["time_by_operator_class_s"]}
+            assert {"gemm", "attention"} <= set(classes), classes
+            assert sum(phases.values()) == pytest.approx(total, rel=1e-9)
+            assert sum(classes.values()) == pytest.approx(total, rel=1e-9)
+            assert workload["breakdown_matches"] is True
+            if metrics.get("time_to_first_token_s") is None:  # an encoder: one forward pass
+                assert set(phases) - {"serving_framework_host"} == {"forward"}, phases
+                continue
+            assert {"prefill", "decode"} <= set(phases), phases
+            # the first token waits for the prefill (on every stage) and one framework step
+            assert phases["prefill"] == pytest.approx(
+                metrics["time_to_first_token_s"] - metrics["serving_host_s_per_step"],
+                rel=1e-9)
+            checked += 1
+    assert checked >= 2
+
+    table = invoke("show", real_search_results, str(trial)).stdout
+    assert "By phase" in table and "By operator class" in table
+    assert "decode" in table and "gemm" in table
+    rows = invoke("show", real_search_results, str(trial), "--format", "csv").stdout
+    assert "\ntime by phase,llama" in rows and "\ntime by operator class," in rows
