@@ -27,9 +27,6 @@ ELEMENT_BYTES: Mapping[str, int] = {
     "int8": 1,
 }
 
-MEMORY_LEVELS: tuple[str, ...] = ("sram", "hbm", "ddr")
-"""Memory levels a design may have; `bound_by` may name any of these."""
-
 SramManagement = Literal["scratchpad", "cache"]
 
 

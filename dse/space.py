@@ -46,7 +46,8 @@ from dse.search.expressions import Expression, ExpressionError, Value
 
 SPACE_FORMAT_VERSION = 1
 
-SAMPLERS: tuple[str, ...] = ("async_nsga2", "nsga2", "nsga3", "tpe", "gp", "random", "grid")
+SamplerName = Literal["async_nsga2", "nsga2", "nsga3", "tpe", "gp", "random", "grid"]
+"""The samplers a space may name (`dse.search.study` builds each)."""
 
 SUITE_METRICS: Mapping[str, str] = {
     "score": "throughput on the suite relative to its reference chip (1.0 = reference)",
@@ -231,7 +232,7 @@ class EconomicsSpec(BaseModel):
 class SamplerSpec(BaseModel):
     model_config = _STRICT
 
-    name: Literal["async_nsga2", "nsga2", "nsga3", "tpe", "gp", "random", "grid"] = "async_nsga2"
+    name: SamplerName = "async_nsga2"
     settings: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import duckdb
 
 from dse.browse.results import (
-    BOUND_NAMES,
     Results,
     acting_parameters,
     band_columns,
@@ -24,6 +23,7 @@ from dse.browse.results import (
     unit_from_name,
     unit_of_column,
 )
+from dse.core import BOUND_NAMES
 from dse.errors import ConfigError, Problem
 
 

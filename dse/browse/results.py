@@ -1,15 +1,8 @@
 """Opening a results folder and querying its Parquet files with duckdb.
 
-The folder layout is the search's contract (format_version 1):
-
-    OUT/metadata.json            what was searched: objectives, parameters, constraints, status
-    OUT/space.yaml               the search-space file exactly as given
-    OUT/study.journal            the Optuna journal (not read here)
-    OUT/trials/part-*.parquet    one row per finished trial
-    OUT/evaluations/part-*.parquet  one row per (trial, workload)
-    OUT/references.parquet       reference chips on the same suite; trial_number = -1 - i
-
-    OUT/manifest.jsonl           the committed Parquet files with sizes and SHA-256
+The folder layout is the search's contract, defined once in `dse.results.layout`
+(metadata.json, space.yaml, trials/ and evaluations/ parts, references, manifest.jsonl;
+the Optuna journal is not read here).
 
 Only the files the manifest lists are read, each checked for size and checksum first
 (`dse.results.verify`): a damaged committed part is a ConfigError naming it, a part the
@@ -38,14 +31,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dse.errors import ConfigError, Problem
 from dse.results.front import FrontCache, read_front
+from dse.results.layout import FORMAT_VERSION, METADATA_FILE, SPACE_FILE, TRIALS_DIR
 from dse.results.verify import committed_parts
 from dse.results.writer import ResultsFolder
-
-FORMAT_VERSION = 1
-"""The results-folder format this module reads."""
-
-BOUND_NAMES: tuple[str, ...] = ("compute", "sram", "hbm", "ddr", "host", "interconnect")
-"""`bound_<name>_s` columns of evaluations, in display order."""
 
 
 class ObjectiveInfo(BaseModel):
@@ -151,7 +139,7 @@ def open_results(path: str | os.PathLike[str]) -> Results:
         raise ConfigError(f"no such results folder (run `dse search ... --out {root}`)", source)
     if not root.is_dir():
         raise ConfigError("not a folder: give the results folder `dse search --out` wrote", source)
-    metadata_path = root / "metadata.json"
+    metadata_path = root / METADATA_FILE
     if not metadata_path.is_file():
         if any(root.iterdir()):
             message = (
@@ -164,7 +152,7 @@ def open_results(path: str | os.PathLike[str]) -> Results:
     metadata = _read_metadata(metadata_path)
     folder = ResultsFolder.open(root)
     parts = committed_parts(folder, warn=False)  # the notes travel in Results.notes
-    space_path = root / "space.yaml"
+    space_path = root / SPACE_FILE
     return Results(
         root=root,
         metadata=metadata,
@@ -176,7 +164,7 @@ def open_results(path: str | os.PathLike[str]) -> Results:
         space_text=space_path.read_text(encoding="utf-8") if space_path.is_file() else None,
         notes=parts.notes,
         trial_numbers={folder.path(name): span for name, span in parts.trial_numbers.items()},
-        front=read_front(folder, folder.read_json("metadata.json"), parts.manifest_bytes),
+        front=read_front(folder, folder.read_json(METADATA_FILE), parts.manifest_bytes),
     )
 
 
@@ -340,7 +328,7 @@ def check_trial_columns(results: Results, columns: Sequence[str]) -> None:
         raise ConfigError(
             [
                 Problem(
-                    str(results.root / "trials"),
+                    str(results.root / TRIALS_DIR),
                     name,
                     "column missing from the trial Parquet files (written by another "
                     "version of dse?)",

@@ -23,19 +23,20 @@ from dse.workload import (
     OP_KINDS,
     Attention,
     Collective,
+    CollectiveKind,
     Conv2d,
     Elementwise,
     EmbeddingLookup,
     MatMul,
     Operator,
     OperatorWorkload,
+    Pass,
     Reconfigure,
     ScalarReadback,
     Sync,
     Transfer,
+    TransferDirection,
 )
-
-PassName = Literal["forward", "forward_backward"]
 
 # NOTE: bounds say "absurd", not "large": a dimension of 2^40 (10^12) elements or a
 # transfer of an exabyte is beyond any model we know of by orders of magnitude, and
@@ -70,7 +71,7 @@ class AttentionEntry(_OpEntry):
     head_dim: Dim
     causal: Flag = False
     dtype: Precision = "bf16"
-    pass_: PassName = Field(default="forward", alias="pass")
+    pass_: Pass = Field(default="forward", alias="pass")
     kv_resident: Flag = False
 
 
@@ -84,7 +85,7 @@ class Conv2dEntry(_OpEntry):
     kernel: Dim = 3
     stride: Dim = 1
     dtype: Precision = "bf16"
-    pass_: PassName = Field(default="forward", alias="pass")
+    pass_: Pass = Field(default="forward", alias="pass")
 
 
 class ElementwiseEntry(_OpEntry):
@@ -106,14 +107,14 @@ class EmbeddingLookupEntry(_OpEntry):
 
 class CollectiveEntry(_OpEntry):
     op: Literal["collective"]
-    kind: Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast"]
+    kind: CollectiveKind
     bytes: Bytes
     participants: Dim
 
 
 class TransferEntry(_OpEntry):
     op: Literal["transfer"]
-    direction: Literal["host_to_device", "device_to_host"]
+    direction: TransferDirection
     bytes: Bytes
     pinned: Flag = True
 

@@ -17,6 +17,7 @@ import numpy as np
 from dse.core.designs import PRECISION_INDEX
 from dse.hardware import ELEMENT_BYTES
 from dse.workload import (
+    OP_KINDS,
     Attention,
     Collective,
     Conv2d,
@@ -30,30 +31,18 @@ from dse.workload import (
     Transfer,
 )
 
-# Operator classes the core distinguishes.
-KIND_MATMUL = 0
-KIND_CONV = 1
-KIND_ATTENTION = 2
-KIND_ELEMENTWISE = 3
-KIND_EMBEDDING = 4
-KIND_COLLECTIVE = 5
-KIND_TRANSFER = 6
-KIND_SYNC = 7
-KIND_SCALAR_READBACK = 8
-KIND_RECONFIGURE = 9
-
-KIND_NAMES = (
-    "matmul",
-    "conv2d",
-    "attention",
-    "elementwise",
-    "embedding_lookup",
-    "collective",
-    "transfer",
-    "sync",
-    "scalar_readback",
-    "reconfigure",
-)
+# Operator classes the core distinguishes: indices into the one list of op names,
+# `dse.workload.OP_KINDS` (ProgramResult.op_kinds reads the names back from it).
+KIND_MATMUL = OP_KINDS.index("matmul")
+KIND_CONV = OP_KINDS.index("conv2d")
+KIND_ATTENTION = OP_KINDS.index("attention")
+KIND_ELEMENTWISE = OP_KINDS.index("elementwise")
+KIND_EMBEDDING = OP_KINDS.index("embedding_lookup")
+KIND_COLLECTIVE = OP_KINDS.index("collective")
+KIND_TRANSFER = OP_KINDS.index("transfer")
+KIND_SYNC = OP_KINDS.index("sync")
+KIND_SCALAR_READBACK = OP_KINDS.index("scalar_readback")
+KIND_RECONFIGURE = OP_KINDS.index("reconfigure")
 
 # NOTE: FlashAttention's backward pass runs five matmuls to the forward's two, so it costs
 # 2.5x the forward FLOPs (Dao 2023, FlashAttention-2, section 3); its traffic (Q, K, V, O,
@@ -64,10 +53,8 @@ ATTENTION_BACKWARD_BYTE_RATIO = 2.0
 # gradient and weight gradient), so forward+backward is 3x the forward FLOPs and traffic.
 CONV_BACKWARD_RATIO = 2.0
 
-# Ring-algorithm traffic per chip, as a multiple of the buffer size, for p participants.
-COLLECTIVE_KINDS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast")
-
-
+# Ring-algorithm traffic per chip, as a multiple of the buffer size, for p participants
+# (the kinds: dse.workload.CollectiveKind).
 def _collective_factors(kind: str, participants: int) -> tuple[float, float]:
     """(bytes sent per chip / buffer bytes, number of latency steps) for ring algorithms."""
     p = max(participants, 1)

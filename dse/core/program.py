@@ -42,7 +42,7 @@ from dse.core.host import HostIssue, fastest_issue
 from dse.core.liveness import live_saved_bytes, spill_share
 from dse.core.operators import OperatorArrays
 from dse.hardware import PRECISIONS, Hardware
-from dse.workload import Operator
+from dse.workload import OP_KINDS, Operator
 
 BOUND_NAMES: tuple[str, ...] = ("compute", "sram", "hbm", "ddr", "host", "interconnect")
 BOUND_COMPUTE, BOUND_SRAM, BOUND_HBM, BOUND_DDR, BOUND_HOST, BOUND_INTERCONNECT = range(6)
@@ -52,7 +52,7 @@ _GIB = 2.0**30
 
 def _kinds(*codes: int) -> np.ndarray:
     """A lookup table: `table[kind]` is True for the operator kinds `codes`."""
-    table = np.zeros(len(K.KIND_NAMES), dtype=bool)
+    table = np.zeros(len(OP_KINDS), dtype=bool)
     table[list(codes)] = True
     return table
 
@@ -544,7 +544,7 @@ def evaluate_program(
     # --- host issue and the asynchronous pipeline ------------------------------------------
     has_host_control = bool(_HOST_CONTROL[kind].any())
     # Syncs, read-backs and reconfigurations pay only the driver launch.
-    dispatch = np.array([cal.eager_dispatch_s.get(K.KIND_NAMES[c], 0.0) for c in kind])
+    dispatch = np.array([cal.eager_dispatch_s.get(OP_KINDS[c], 0.0) for c in kind])
     no_issue = fused | rowb(kind == K.KIND_RECONFIGURE)
     shape = (n_designs, n_ops)
     host_plan = HostIssue(
@@ -637,7 +637,7 @@ def evaluate_program(
     offchip = (bytes_lvl[BOUND_HBM] + bytes_lvl[BOUND_DDR]) * count
     return ProgramResult(
         design_names=dz.names,
-        op_kinds=tuple(K.KIND_NAMES[c] for c in kind),
+        op_kinds=tuple(OP_KINDS[c] for c in kind),
         time_s=elapsed,
         device_time_s=dev_time,
         host_issue_s=np.broadcast_to(issue * count, (n_designs, n_ops)).copy(),

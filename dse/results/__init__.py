@@ -3,6 +3,7 @@
 See `dse.results.schema` for the layout, a contract with `dse pareto/show/compare/browse`.
 """
 
+from dse.results.layout import FORMAT_VERSION
 from dse.results.reader import (
     read_evaluations,
     read_metadata,
@@ -10,7 +11,6 @@ from dse.results.reader import (
     read_references,
     read_trials,
 )
-from dse.results.schema import FORMAT_VERSION
 from dse.results.verify import CommittedParts, committed_parts
 from dse.results.writer import FolderExists, FolderInUse, ResultsFolder
 

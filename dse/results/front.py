@@ -30,10 +30,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dse.results.layout import FRONT_FILE
 from dse.results.verify import committed_parts, read_manifest
 from dse.results.writer import ResultsFolder
 
-FRONT_FILE = "cache/front.parquet"
 METADATA_KEY = "front"
 
 

@@ -38,7 +38,6 @@ from dse.errors import ConfigError, Problem, ResultsFolderWarning
 
 __all__ = ["ResultsFolderWarning"]  # defined in dse.errors so the CLI can format it cheaply
 
-MANIFEST_FILE = "manifest.jsonl"
 MANIFEST_VERSION = 1
 HEADER_KEY = "dse_results_manifest"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 from dse.errors import ConfigError
+from dse.results.layout import JOURNAL_FILE
 from dse.results.location import is_uri
-from dse.results.schema import JOURNAL_FILE
 from dse.results.writer import ResultsFolder
 
 IMMUTABLE_SUFFIX = ".parquet"

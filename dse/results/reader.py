@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dse.errors import ConfigError, Problem
-from dse.results.schema import METADATA_FILE
+from dse.results.layout import METADATA_FILE
 from dse.results.verify import committed_parts
 from dse.results.writer import ResultsFolder
 

@@ -1,12 +1,7 @@
-"""The results layout (format_version 1), shared with `dse pareto/show/compare/browse`.
+"""The Parquet columns and metadata.json of a results folder (format_version 1).
 
-    OUT/metadata.json                 what was searched, how, when, and the status
-    OUT/space.yaml                    the search-space file exactly as given
-    OUT/study.journal                 the Optuna journal storage
-    OUT/trials/part-*.parquet         one row per finished trial
-    OUT/evaluations/part-*.parquet    one row per (trial, workload)
-    OUT/references.parquet            reference chips, trial_number = -1 - i
-    OUT/reference_evaluations.parquet the reference chips' (trial, workload) rows
+The folder's files are named in `dse.results.layout` (shared with `dse pareto`, `show`,
+`compare`, `browse`).
 
 Column names carry units; every part of one folder has the same trial columns.
 
@@ -26,18 +21,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from dse.results.layout import FORMAT_VERSION
 from dse.search.evaluation import TrialOutcome
 from dse.space import SUITE_METRICS, ParameterSpec, SearchSpace
-
-FORMAT_VERSION = 1
-
-METADATA_FILE = "metadata.json"
-SPACE_FILE = "space.yaml"
-JOURNAL_FILE = "study.journal"
-TRIALS_DIR = "trials"
-EVALUATIONS_DIR = "evaluations"
-REFERENCES_FILE = "references.parquet"
-REFERENCE_EVALUATIONS_FILE = "reference_evaluations.parquet"
 
 SUITE_DERIVED: tuple[str, ...] = tuple(SUITE_METRICS)
 """Suite-level quantities stored as `derived_<name>` for every evaluated design."""

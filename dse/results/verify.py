@@ -29,8 +29,17 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from dse.errors import ConfigError, Problem
-from dse.results.manifest import (
+from dse.results.layout import (
+    EVALUATIONS_DIR,
+    FORMAT_VERSION,
+    JOURNAL_FILE,
     MANIFEST_FILE,
+    METADATA_FILE,
+    REFERENCE_EVALUATIONS_FILE,
+    REFERENCES_FILE,
+    TRIALS_DIR,
+)
+from dse.results.manifest import (
     WRITER_PART_NAME,
     ListedFile,
     Manifest,
@@ -41,15 +50,6 @@ from dse.results.manifest import (
     known_checksum,
     parse_manifest,
     remember_checksum,
-)
-from dse.results.schema import (
-    EVALUATIONS_DIR,
-    FORMAT_VERSION,
-    JOURNAL_FILE,
-    METADATA_FILE,
-    REFERENCE_EVALUATIONS_FILE,
-    REFERENCES_FILE,
-    TRIALS_DIR,
 )
 from dse.results.writer import ResultsFolder
 

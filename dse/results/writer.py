@@ -37,25 +37,24 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from dse.errors import ConfigError, Problem
-from dse.results.manifest import (
+from dse.results.layout import (
+    EVALUATIONS_DIR,
+    JOURNAL_FILE,
     MANIFEST_FILE,
+    METADATA_FILE,
+    REFERENCE_EVALUATIONS_FILE,
+    REFERENCES_FILE,
+    SPACE_FILE,
+    TRIALS_DIR,
+)
+from dse.results.manifest import (
     ListedFile,
     commit_line,
     describe,
     header_line,
     remember_checksum,
 )
-from dse.results.schema import (
-    EVALUATIONS_DIR,
-    JOURNAL_FILE,
-    METADATA_FILE,
-    REFERENCE_EVALUATIONS_FILE,
-    REFERENCES_FILE,
-    SPACE_FILE,
-    TRIALS_DIR,
-    evaluations_table,
-    trials_table,
-)
+from dse.results.schema import evaluations_table, trials_table
 from dse.search.evaluation import TrialOutcome
 from dse.space import SearchSpace
 

@@ -31,8 +31,9 @@ from ray.exceptions import RayError
 
 from dse.distinct import DesignKeys, group_by_design
 from dse.results.front import write_front
+from dse.results.layout import METADATA_FILE
 from dse.results.reader import read_trials
-from dse.results.schema import METADATA_FILE, evaluation_metric_names, metadata_document
+from dse.results.schema import evaluation_metric_names, metadata_document
 from dse.results.schema import outcome_from_trial_row as _row_outcome
 from dse.results.verify import check_journal_agrees, verify_resumable
 from dse.results.writer import FolderExists, ResultsFolder

@@ -11,7 +11,8 @@ from dse.browse.detail import design_details
 from dse.browse.pareto import pareto_front
 from dse.browse.results import open_results
 from dse.results import ResultsFolder
-from dse.results.front import FRONT_FILE, write_front
+from dse.results.front import write_front
+from dse.results.layout import FRONT_FILE
 from dse.results.schema import metadata_document
 from dse.search.evaluation import PointToEvaluate, evaluate_points
 from dse.space import load_space
