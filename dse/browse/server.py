@@ -246,4 +246,7 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 8765) -> Thread
     except (OverflowError, ValueError) as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc}", "--host/--port") from None
     server.daemon_threads = True
+    # NOTE: gzipping plotly.js (4.8 MB) takes a few hundred ms; done now, in the background,
+    # it is not on the first page load's path.
+    threading.Thread(target=_plotly_body, args=(True,), daemon=True).start()
     return server
