@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from dse.config import hardware_from_dict
 from dse.config._problems import closest, did_you_mean, shown
@@ -24,6 +24,7 @@ from dse.space import (
     MAX_GRID_POINTS,
     MAX_POINTS_PER_FLOAT,
     ParameterSpec,
+    SamplerName,
     ScalarChoice,
     SearchSpace,
     SpaceFile,
@@ -278,6 +279,7 @@ _SAMPLER_SETTINGS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     "random": {},
     "grid": {"points_per_float": int},
 }
+assert set(_SAMPLER_SETTINGS) == set(get_args(SamplerName)), "keep in step with dse.space"
 
 
 _SETTING_RANGES: Mapping[str, tuple[float, float]] = {

@@ -31,11 +31,8 @@ import yaml
 
 from dse.config._yaml import parse_yaml_mapping
 from dse.errors import ConfigError, Problem
+from dse.results.layout import INPUTS_DIR, INPUTS_LIST, SELF_CONTAINED_SPACE
 from dse.space import SearchSpace, _resolve_base, space_from_text
-
-INPUTS_DIR = "inputs"
-SELF_CONTAINED_SPACE = f"{INPUTS_DIR}/space.yaml"
-INPUTS_LIST = f"{INPUTS_DIR}/inputs.json"
 
 
 @dataclass(frozen=True, slots=True)

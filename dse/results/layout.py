@@ -2,6 +2,8 @@
 
     OUT/metadata.json                 what was searched, how, when, and the status
     OUT/space.yaml                    the search-space file exactly as given
+    OUT/inputs/                       copies of every file the search read, listed in
+                                      inputs/inputs.json; inputs/space.yaml reads them
     OUT/study.journal                 the Optuna journal storage
     OUT/trials/part-*.parquet         one row per finished trial
     OUT/evaluations/part-*.parquet    one row per (trial, workload)
@@ -9,6 +11,7 @@
     OUT/reference_evaluations.parquet the reference chips' (trial, workload) rows
     OUT/manifest.jsonl                the committed Parquet files with sizes and SHA-256
     OUT/cache/front.parquet           the Pareto front a finished search cached
+    OUT/.dse-driver.lock              held by the driver while a search writes
 
 The writer (`dse.results.writer`, columns in `dse.results.schema`), the checks
 (`dse.results.verify`) and the readers (`dse.results.reader`, `dse.browse.results`) all
@@ -30,3 +33,7 @@ REFERENCES_FILE = "references.parquet"
 REFERENCE_EVALUATIONS_FILE = "reference_evaluations.parquet"
 MANIFEST_FILE = "manifest.jsonl"
 FRONT_FILE = "cache/front.parquet"
+INPUTS_DIR = "inputs"
+SELF_CONTAINED_SPACE = f"{INPUTS_DIR}/space.yaml"
+INPUTS_LIST = f"{INPUTS_DIR}/inputs.json"
+LOCK_FILE = ".dse-driver.lock"

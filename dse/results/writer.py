@@ -39,7 +39,9 @@ import pyarrow.parquet as pq
 from dse.errors import ConfigError, Problem
 from dse.results.layout import (
     EVALUATIONS_DIR,
+    INPUTS_DIR,
     JOURNAL_FILE,
+    LOCK_FILE,
     MANIFEST_FILE,
     METADATA_FILE,
     REFERENCE_EVALUATIONS_FILE,
@@ -57,8 +59,6 @@ from dse.results.manifest import (
 from dse.results.schema import evaluations_table, trials_table
 from dse.search.evaluation import TrialOutcome
 from dse.space import SearchSpace
-
-LOCK_FILE = ".dse-driver.lock"
 
 
 class FolderInUse(RuntimeError):
@@ -171,8 +171,6 @@ class ResultsFolder:
         folders, its lock, space.yaml, the input copies and the empty manifest (`start`
         writes them before metadata.json). Such a folder holds no results and may be
         started afresh."""
-        from dse.results.inputs import INPUTS_DIR
-
         if self.exists(METADATA_FILE):
             return False
         if self.part_names(TRIALS_DIR) or self.part_names(EVALUATIONS_DIR):
@@ -342,7 +340,7 @@ class ResultsFolder:
         # NOTE: the manifest is written before metadata.json (which names it), so a folder
         # whose metadata says it has a manifest and has none was damaged after the fact.
         """
-        from dse.results.inputs import INPUTS_DIR, collect_inputs
+        from dse.results.inputs import collect_inputs
 
         copies = collect_inputs(space)  # every file the space names, read before writing
         self.makedirs()

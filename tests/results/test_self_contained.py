@@ -20,13 +20,8 @@ from typer.testing import CliRunner
 from dse.cli import app
 from dse.config import load_hardware
 from dse.results import read_trials
-from dse.results.inputs import (
-    INPUTS_LIST,
-    SELF_CONTAINED_SPACE,
-    collect_inputs,
-    listed_inputs,
-    load_results_space,
-)
+from dse.results.inputs import collect_inputs, listed_inputs, load_results_space
+from dse.results.layout import INPUTS_LIST, SELF_CONTAINED_SPACE
 from dse.search.evaluation import evaluate_references
 from dse.space import load_space
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dse.results import FolderInUse, ResultsFolder, read_evaluations, read_trials
-from dse.results.writer import LOCK_FILE
+from dse.results.layout import LOCK_FILE
 from dse.search.evaluation import PointToEvaluate, evaluate_points
 from dse.space import load_space
 
