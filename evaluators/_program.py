@@ -72,6 +72,11 @@ class Phase:
     """The part of the step each operator of `ops` then `overlapped_ops` belongs to in
     `time_by_phase_s` (e.g. forward / backward within a micro-batch); empty: all `name`."""
 
+    def __post_init__(self) -> None:
+        if self.labels and len(self.labels) != len(self.ops) + len(self.overlapped_ops):
+            raise ValueError(f"phase {self.name}: {len(self.labels)} labels for "
+                             f"{len(self.ops) + len(self.overlapped_ops)} operators")
+
 
 @dataclass(frozen=True, slots=True)
 class PhaseResult:
