@@ -320,7 +320,7 @@ def evaluate(designs: Sequence[Hardware], workload: ModelWorkload) -> list[Workl
         for b, bound in enumerate(BOUND_NAMES):
             by_bound[bound] += float(sync_bounds[b])
         by_phase, by_class = result.breakdown(
-            d, {"pipeline_bubble": bubble[d]},
+            d, {"pipeline_bubble": float(bubble[d])} if bubble[d] else {},
             {**result.repeats, "gradient_sync": float(sync_fraction[d])})
         out.append(WorkloadMetrics(workload.name, NAME, True, (), metrics, by_bound,
                                    by_phase, by_class))
