@@ -89,6 +89,9 @@ class SteadySearch:
         """The study's id in the journal and its trial count (created when missing)."""
         journal = self.d.folder.journal_path
         if not create:
+            scanned = studies.scan_steady_journal(journal)
+            if scanned is not None and scanned[0] == self.space.name:
+                return 0, scanned[1]  # the journal's one study (Optuna numbers it 0)
             storage = studies.storage_for(journal)
             try:
                 study_id = storage.get_study_id_from_name(self.space.name)

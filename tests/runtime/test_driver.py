@@ -16,7 +16,7 @@ from dse.errors import ConfigError
 from dse.results import FolderExists, read_evaluations, read_metadata, read_references, read_trials
 from dse.runtime import SearchOptions, run_search
 from dse.search.pareto import hypervolume, pareto_mask
-from dse.search.study import distributions, storage_for
+from dse.search.study import distributions, journal_trials, scan_steady_journal, storage_for
 from dse.space import SearchSpace, load_space
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +84,9 @@ def test_search_commits_exactly_its_budget(ray_cluster: None, tmp_path: Path) ->
     assert metadata["front"]["trials"] == 90
     assert metadata["front"]["feasible"] == feasible.shape[0]
     assert open_results(out).front is not None
+    # the steady loop's journal is read without Optuna's replay, to the same trials
+    assert scan_steady_journal(out / "study.journal") == ("quickstart", 90)
+    assert journal_trials(out / "study.journal", str(out)) == {t.number: True for t in study.trials}
     assert progress[-1].done == 90 and progress[-1].front_size == len(summary.front_trial_numbers)
     assert np.isclose(progress[-1].feasible_share, feasible.shape[0] / 90)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -83,3 +84,27 @@ def test_journal_study_tells_constraints_and_survives_a_torn_write(tmp_path: Pat
     assert studies.finished_count(again) == 3
     assert optuna.load_study(storage=studies.storage_for(journal),
                              study_name=space.name).trials[2].values == [1.0, 300.0, 1.0]
+
+
+def test_only_a_steady_loop_journal_is_scanned_without_optuna(tmp_path: Path) -> None:
+    from dse.search.study import scan_steady_journal
+
+    def journal(*records: dict[str, object]) -> Path:
+        path = tmp_path / f"j{len(list(tmp_path.iterdir()))}.journal"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        return path
+
+    study = {"op_code": 0, "worker_id": "w", "study_name": "s", "directions": [1]}
+    names = {"op_code": 3, "worker_id": "w", "study_id": 0,
+             "system_attr": {"study:metric_names": ["a"]}}
+    trial = {"op_code": 4, "worker_id": "w", "study_id": 0, "state": 1, "values": [1.0],
+             "datetime_start": None}
+    assert scan_steady_journal(journal(study, names, trial, {**trial, "state": 3})) == ("s", 2)
+    # anything else goes through Optuna: a running trial, a per-trial op, a second study,
+    # a damaged line
+    assert scan_steady_journal(journal(study, {**trial, "state": 0})) is None
+    assert scan_steady_journal(journal(study, trial, {"op_code": 6, "trial_id": 0})) is None
+    assert scan_steady_journal(journal(study, {**study, "study_name": "t"})) is None
+    bad = journal(study, trial)
+    bad.write_text(bad.read_text() + "{not json\n")
+    assert scan_steady_journal(bad) is None
