@@ -209,6 +209,10 @@ def embedded_designs(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+PAGE_SCRIPTS = ("page.js", "page_table.js", "page_detail.js")
+"""The page's script, in three files run as one (page_detail.js ends by drawing the page)."""
+
+
 def _asset(name: str) -> str:
     return resources.files("dse.browse").joinpath(name).read_text(encoding="utf-8")
 
@@ -254,7 +258,7 @@ def build_page(results: Results, *, standalone: bool = True) -> str:
         "TITLE": html.escape(title),
         "CSS": _asset("page.css"),
         "PLOTLY": plotly_tag,
-        "PAGE_JS": _asset("page.js"),
+        "PAGE_JS": "\n".join(_asset(name) for name in PAGE_SCRIPTS),
         "DATA": payload,
     }
     # One pass over the template only, so text inside plotly.js or the data is never
