@@ -164,6 +164,8 @@ def essay_systems_block(name: str) -> Callable[[], str]:
 
 ESSAY_SYSTEMS_BLOCKS = ("scores", "others", "reference", "micro-batches", "serving", "checks",
                         "details")
+
+
 def economics_cost_split() -> str:
     """docs/economics.md: the four cost figures a search records, for the H100 preset."""
     from dse.config import load_hardware
@@ -192,8 +194,115 @@ def economics_cost_split() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _h100_report():  # type: ignore[no-untyped-def]
+    """`dse economics --hardware nvidia-h100-sxm` with every default (versus the essay's A100)."""
+    from dse.cli.economics import _resolve_versus
+    from dse.config import load_hardware
+    from dse.core.economics import default_economics_parameters, design_economics_report
+
+    params = default_economics_parameters()
+    return design_economics_report(load_hardware("nvidia-h100-sxm"),
+                                   _resolve_versus(None, None, params), params=params), params
+
+
+# B200 as the BOM check builds it: 2 dies of 800 mm², 4NP (5 nm class), 192 GB HBM3e in
+# 8 stacks ([hw]); only area, node, memory and stacks enter its manufacturing cost.
+B200_INPUTS = {"peak_flop_per_s": 2250e12, "sram_capacity_bytes": 0, "process_node_nm": 4,
+               "tdp_w": 1000, "compute_units": 148, "hbm_stacks": 8, "hbm_capacity_bytes": 192e9,
+               "silicon_area_m2": 1600e-6, "dies_per_package": 2}
+# Published manufacturing costs the table compares with (dse/data/reference/cost_energy.csv).
+PUBLISHED_H100_USD, PUBLISHED_B200_USD, PUBLISHED_B200_COWOS_USD = 3320, 6400, 1100
+
+
+def economics_bom_checks() -> str:
+    """docs/economics.md: modelled manufacturing cost vs published bills of materials."""
+    from dse.core.economics import EconomicsInputs, chip_economics_batch
+
+    report, params = _h100_report()
+    h = report.economics
+    b = chip_economics_batch(EconomicsInputs.from_arrays(**B200_INPUTS)).design(0)
+    cowos = b.packaging_cost_usd - params.assembly_and_test_usd
+
+    def error(model: float, published: float) -> str:
+        return f"{model / published - 1:+.1%}".replace("-", "−")
+
+    lines = [
+        "| chip | model (without NRE) | published | error |", "|---|---|---|---|",
+        f"| H100 SXM ({h.die_area_m2 * 1e6:,.0f} mm², 4N, 80 GiB HBM3) | "
+        f"${h.variable_cost_usd:,.0f} (die ${h.die_cost_usd:,.0f}, HBM ${h.memory_cost_usd:,.0f}, "
+        f"packaging ${h.packaging_cost_usd:,.0f}) | ${PUBLISHED_H100_USD:,} [C049] (die ~$300, "
+        f"HBM $1,350, packaging $750 + test $920) | "
+        f"{error(h.variable_cost_usd, PUBLISHED_H100_USD)} |",
+        f"| B200 ({b.dies_per_package} × {b.die_area_m2 * 1e6:,.0f} mm², 4NP, 192 GB HBM3e, "
+        f"8 stacks) | ${b.variable_cost_usd:,.0f} (dies {b.dies_per_package} × "
+        f"${b.die_cost_usd:,.0f}, HBM ${b.memory_cost_usd:,.0f}, packaging "
+        f"${b.packaging_cost_usd:,.0f}) | ${PUBLISHED_B200_USD:,} [C051] | "
+        f"{error(b.variable_cost_usd, PUBLISHED_B200_USD)} |",
+        f"| B200 CoWoS line alone | ${cowos:,.0f} | ${PUBLISHED_B200_COWOS_USD:,} [C046] | "
+        f"{error(cowos, PUBLISHED_B200_COWOS_USD)} |",
+        "",
+        f"The H100 die is dearer in the model (${h.die_cost_usd:,.0f} vs ~$300) because it "
+        "uses CSET's 2020 N5 list\nprice; NVIDIA's negotiated price is lower.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def economics_tco_example() -> str:
+    """docs/economics.md: the TCO and break-even figures `dse economics --hardware
+    nvidia-h100-sxm` prints with every default."""
+    report, _ = _h100_report()
+    e = report.economics
+    versus = report.versus
+    assert versus.peak_flop_per_s is not None and versus.tdp_w is not None
+    return (
+        f"Example, `dse economics --hardware nvidia-h100-sxm` (defaults): "
+        f"{report.economics.tdp_w:,.0f} W × {report.years:g} years → "
+        f"${report.energy_cost_usd:,.0f} of electricity.\nAgainst the essay's A100 "
+        f"(${versus.price_usd:,.0f}, {versus.peak_flop_per_s / 1e12:,.0f} TFLOP/s, "
+        f"{versus.tdp_w:,.0f} W), like for like it needs "
+        f"{report.break_even_volume_simple:,.0f} units (it costs ${e.variable_cost_usd:,.0f} "
+        f"to make and competes with a ${versus.price_usd / 1e3:,.0f}k card); counted per peak "
+        f"FLOP/s ({report.performance_ratio:.2f}×) with {report.years:g} years of electricity, "
+        f"{report.break_even_volume_tco:,.0f}.\n"
+    )
+
+
+# Notes the die-area table adds to a calibration chip's name.
+DIE_AREA_NOTES = {"Intel Gaudi2": "area is an Epoch estimate, E",
+                  "Cerebras WSE-3": "FP16 dense ~15 PF is an Epoch estimate, E"}
+
+
+def economics_die_area_checks() -> str:
+    """docs/economics.md: estimated vs published die area of every calibration chip."""
+    from dse.core.economics import die_area_checks
+
+    def pct(value: float) -> str:
+        value = round(value, 3) + 0.0  # -2e-15 is 0.0%, not −0.0%
+        return "0.0%" if value == 0 else f"{value:+.1%}".replace("-", "−")
+
+    lines = ["| chip | role | spec mm² | estimate mm² | error | left out of the fit |",
+             "|---|---|---|---|---|---|"]
+    for c in die_area_checks():
+        name = c.chip + (f" ({DIE_AREA_NOTES[c.chip]})" if c.chip in DIE_AREA_NOTES else "")
+        loo = c.leave_one_out_relative_error
+        if not c.used_in_fit:
+            role, left_out = "held out", "(held out)"
+        elif loo is None:
+            role, left_out = "fit (only chip of its node class)", "n/a"
+        else:
+            assert c.leave_one_out_die_area_m2 is not None
+            role, left_out = "fit", f"{c.leave_one_out_die_area_m2 * 1e6:,.0f} mm², {pct(loo)}"
+        lines.append(f"| {name} | {role} | {c.spec_die_area_m2 * 1e6:,.0f} | "
+                     f"{c.estimated_die_area_m2 * 1e6:,.0f} | {pct(c.relative_error)} | "
+                     f"{left_out} |")
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "economics-cost-split": economics_cost_split,
+    "economics-bom-checks": economics_bom_checks,
+    "economics-tco-example": economics_tco_example,
+    "economics-die-area-checks": economics_die_area_checks,
     "essay-table": essay_table,
     "space-errors": space_errors,
     "operator-errors": operator_errors,
