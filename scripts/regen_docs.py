@@ -26,6 +26,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -298,11 +299,115 @@ def economics_die_area_checks() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cli_json(*argv: str) -> Any:
+    """What `dse ARGV --json` prints, parsed (run in this process: seconds)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dse.cli import app
+
+    result = CliRunner().invoke(app, [*argv, "--json"])
+    if result.exit_code != 0:
+        raise SystemExit(f"regen_docs: dse {' '.join(argv)} exited {result.exit_code}")
+    return json.loads(result.stdout)
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.1%}".replace("-", "−").replace("%", " %")
+
+
+def validate_kernels() -> str:
+    """docs/cost-model.md: `dse validate kernels`: errors per section, power rows, other chips."""
+    report = _cli_json("validate", "kernels")
+    by = {(s["section"], s["set"]): s for s in report["summary"]}
+    lines = ["| section | rows | median abs. error: fit | held-out | all | p90 all |",
+             "|---|---|---|---|---|---|"]
+    for section in dict.fromkeys(s["section"] for s in report["summary"]):
+        fit, held, every = (by[(section, s)] for s in ("fit", "held-out", "all"))
+        lines.append(f"| {section} | {every['rows']} | {fit['median_abs_error']:.1%} | "
+                     f"{held['median_abs_error']:.1%} | {every['median_abs_error']:.1%} | "
+                     f"{every['p90_abs_error']:.1%} |".replace("%", " %"))
+    names = {"idle": "idle", "gemm_bf16_8192": "bf16 GEMM", "gemm_fp8_8192": "fp8 GEMM",
+             "copy_1GiB": "1 GiB copy"}
+    power = []
+    for row in report["power"]:
+        text = (f"{names.get(row['phase'], row['phase'])} {row['measured_power_w']:.1f} W "
+                f"({row['predicted_power_w']:.1f} W")
+        if row["measured_rate"] is not None and row["rate_unit"] == "TFLOP/s":
+            text += (f", clock {row['measured_clock_mhz']:.0f} MHz ({row['predicted_clock_mhz']:.0f}),"
+                     f" {row['measured_rate']:.1f} TFLOP/s ({row['predicted_rate']:.1f})")
+        power.append(text + ")")
+    others = [f"{chip['preset']} {chip['published_tflops']:.0f} → {chip['predicted_tflops']:.0f} "
+              f"TFLOP/s ({_pct(chip['error'])})" for chip in report["other_chips"]]
+    lines += ["", "Board power (steady state), measured (predicted): " + ", ".join(power)
+              + f". These {len(power)} rows are fit rows.", "",
+              "Other chips, never fitted (published best bf16 GEMM throughput, \"MAMF\", "
+              "→ predicted): " + ", ".join(others) + "."]
+    return "\n".join(lines) + "\n"
+
+
+# `dse validate published`'s groups, in the order and words of docs/evaluators.md.
+PUBLISHED_GROUPS = (("fit (serving overhead, NVIDIA)", "fit (serving overhead, NVIDIA)"),
+                    ("held-out", "held-out (all)"),
+                    ("held-out serving (non-NVIDIA)",
+                     "held-out serving, non-NVIDIA (MI300X + Gaudi2)"),
+                    ("nvidia-a100-80gb", None), ("nvidia-h100-sxm", None),
+                    ("nvidia-h200", None), ("intel-gaudi2", None), ("amd-mi300x", None))
+
+
+def validate_published() -> str:
+    """docs/evaluators.md: `dse validate published`: the headline and the group table."""
+    report = _cli_json("validate", "published")
+    s = report["summary"]
+    worst = max(report["rows"], key=lambda r: max(1 + r["error"], 1 / (1 + r["error"]))
+                if r["error"] is not None else 0)
+    groups = report["groups"]
+    if set(groups) != {key for key, _ in PUBLISHED_GROUPS}:
+        raise SystemExit(f"regen_docs: validate published groups are now {sorted(groups)}")
+    median = f"{s['median_abs_error']:.1%}".replace("%", " %")
+    lines = [f"{s['rows']} rows on {len(s['chips'])} chips: **median |error| "
+             f"{median}**, worst {s['max_ratio']:.2f}× ({worst['id']}, "
+             f"{worst['workload']} on {worst['preset']}, {_pct(worst['error'])}), "
+             f"{s['rows_beyond_2x']} rows beyond 2×.", "",
+             "| group | rows | median \\|error\\| | worst | beyond 2× |", "|---|---|---|---|---|"]
+    for key, label in PUBLISHED_GROUPS:
+        g = groups[key]
+        lines.append(f"| {label or key} | {g['rows']} | {g['median_abs_error']:.1%} | "
+                     f"{g['max_ratio']:.2f}× | {g['rows_beyond_2x']} |".replace("%", " %"))
+    return "\n".join(lines) + "\n"
+
+
+def validate_end_to_end() -> str:
+    """docs/evaluators.md: `dse validate end-to-end` on the shipped H100 file."""
+    report = _cli_json("validate", "end-to-end")
+    lines = ["| row | measured | predicted | error | role |", "|---|---|---|---|---|"]
+    for row in report["rows"]:
+        p = row["params"]
+        mode = {"train": "training", "prefill": "prefill", "inference": "inference"}[p["mode"]]
+        if row["workload"] == "decoder_layer":
+            label = f"decoder layer {mode}, {p['batch']} × {p['seq']:,}"
+        else:
+            label = f"ResNet-50 {mode}, batch {p['batch']}"
+        rate = ("" if row["workload"] == "decoder_layer" else  # images per second too
+                f" ({p['batch'] / row['measured_s']:,.0f} img/s)")
+        lines.append(f"| {label} | {row['measured_s'] * 1e3:.3f} ms{rate} | "
+                     f"{row['predicted_s'] * 1e3:.3f} ms | {_pct(row['error'])} | {row['role']} |")
+    held = sum(row["role"] == "held-out" for row in report["rows"])
+    lines += ["", f"Median |error| {report['median_abs_error']:.1%} over the "
+              f"{len(report['rows'])} rows, {report['held_out_median_abs_error']:.1%} over the "
+              f"{held} held out (`{report['preset']}`).".replace("%", " %")]
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "economics-cost-split": economics_cost_split,
     "economics-bom-checks": economics_bom_checks,
     "economics-tco-example": economics_tco_example,
     "economics-die-area-checks": economics_die_area_checks,
+    "validate-kernels": validate_kernels,
+    "validate-published": validate_published,
+    "validate-end-to-end": validate_end_to_end,
     "essay-table": essay_table,
     "space-errors": space_errors,
     "operator-errors": operator_errors,
