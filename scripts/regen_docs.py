@@ -335,8 +335,9 @@ def validate_kernels() -> str:
         text = (f"{names.get(row['phase'], row['phase'])} {row['measured_power_w']:.1f} W "
                 f"({row['predicted_power_w']:.1f} W")
         if row["measured_rate"] is not None and row["rate_unit"] == "TFLOP/s":
-            text += (f", clock {row['measured_clock_mhz']:.0f} MHz ({row['predicted_clock_mhz']:.0f}),"
-                     f" {row['measured_rate']:.1f} TFLOP/s ({row['predicted_rate']:.1f})")
+            text += (f", clock {row['measured_clock_mhz']:.0f} MHz "
+                     f"({row['predicted_clock_mhz']:.0f}), "
+                     f"{row['measured_rate']:.1f} TFLOP/s ({row['predicted_rate']:.1f})")
         power.append(text + ")")
     others = [f"{chip['preset']} {chip['published_tflops']:.0f} → {chip['predicted_tflops']:.0f} "
               f"TFLOP/s ({_pct(chip['error'])})" for chip in report["other_chips"]]

@@ -7,6 +7,9 @@
   against the current command line: the command exists, every option exists and takes
   the values shown. (Running them all would be a long search; the figures they print
   are quoted only inside generated regions, or with the script that measured them.)
+- A figure that needs a long run sits in a `<!-- measured -->` block that names the
+  benchmark script (which must exist, with the options quoted) and the commit; a section
+  marked as measured quotes no timing, rate or size outside such blocks.
 """
 
 from __future__ import annotations
@@ -290,3 +293,103 @@ def test_the_workload_file_doc_lists_every_key() -> None:
                     and m is not InlineTransformer]  # the inline model: one row, in prose
         expected |= {f"{key}.{sub}" for s in sections for sub in _model_keys(s)} or {key}
     assert documented == expected
+
+
+# ------------------------------------------------------------------- measured figures
+
+# Figures that need a long run (searches, page loads, a million trials) cannot be
+# regenerated in CI. Each sits in a block that says what produced it and at which commit:
+#
+#     <!-- measured -->
+#     Measured by `benchmarks/NAME.py ARGS` for COMMIT (YYYY-MM-DD), machine state.
+#     ...
+#     <!-- end measured -->
+#
+# ("Measured by `dse ...`" for a command; "Measured by hand (how) for ..." where no script
+# exists, so it shows). A section marked `<!-- measured section ... -->` may carry no
+# measured figure outside such a block or a generated region.
+MEASURED_BLOCK = re.compile(r"<!-- measured -->\n(?P<body>.*?)<!-- end measured -->\n", re.S)
+STAMP = re.compile(r"^Measured (?:by `(?P<command>[^`]+)`(?: and `(?P<also>[^`]+)`)?"
+                   r"|by hand \([^)]+\))"
+                   r"\s+for (?P<commit>[0-9a-f]{7,40}) \((?P<date>\d{4}-\d{2}-\d{2})\)")
+MEASURED_SECTION = "<!-- measured section"
+# A number with a unit of time, rate, size or ratio: what a measurement quotes.
+MEASURED_FIGURE = re.compile(r"\d[\d,.]*\s?(?:s|ms|us|µs|%|×|MB|GB|kB|trials/s|designs/s|"
+                             r"cores?|CPU-second)\b|\d×")
+
+
+def measured_blocks() -> list[tuple[str, str]]:
+    return [(path.name, m["body"]) for path in DOCS
+            for m in MEASURED_BLOCK.finditer(path.read_text(encoding="utf-8"))]
+
+
+MEASURED = measured_blocks()
+
+
+def test_the_docs_have_measured_blocks() -> None:
+    assert len(MEASURED) >= 8, MEASURED  # the extraction itself still finds them
+
+
+@pytest.mark.parametrize(("doc", "body"), MEASURED,
+                         ids=[f"{d}:{b.splitlines()[0][:60]}" for d, b in MEASURED])
+def test_measured_block_names_a_script_that_exists_and_the_commit(doc: str, body: str) -> None:
+    stamp = STAMP.match(" ".join(body.split()))
+    assert stamp, (f"{doc}: a measured block must start "
+                   f"'Measured by `SCRIPT` for COMMIT (DATE)': {body[:120]!r}")
+    for command in filter(None, (stamp["command"], stamp["also"])):
+        words = shlex.split(command.replace("…", ""))
+        if words[0] == "dse":
+            try:
+                _parse(words[1:])
+            except USAGE_ERROR as exc:
+                if "does not exist" not in exc.format_message():
+                    pytest.fail(f"{doc}: `{command}`: {exc.format_message()}")
+            continue
+        script = ROOT / words[0]
+        assert words[0].startswith("benchmarks/") and script.is_file(), f"{doc}: no {words[0]}"
+        source = script.read_text(encoding="utf-8")
+        unknown = [w for w in words[1:] if w.startswith("--") and f'"{w}"' not in source]
+        assert not unknown, f"{doc}: {words[0]} has no option {unknown}"
+
+
+def test_every_benchmark_the_docs_name_exists_with_its_options() -> None:
+    """`benchmarks/x.py --opt` anywhere in README.md or docs/: the script and option exist."""
+    for path in DOCS:
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        for name, rest in re.findall(r"`?(benchmarks/\w+\.py)([^`]*)`", text):
+            script = ROOT / name
+            assert script.is_file(), f"{path.name}: no {name}"
+            source = script.read_text(encoding="utf-8")
+            options = re.findall(r"(?<![\w-])(--[a-z][\w-]*)", rest)
+            unknown = [o for o in options if f'"{o}"' not in source]
+            assert not unknown, f"{path.name}: `{name}{rest}`: no option {unknown}"
+
+
+def measured_sections() -> list[tuple[str, str]]:
+    """(doc, section text) of every section marked as measured, up to the next heading of
+    its level or above."""
+    found = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for marker in re.finditer(re.escape(MEASURED_SECTION), text):
+            heading = text.rfind("\n#", 0, marker.start()) + 1
+            level = len(text[heading:].split(" ", 1)[0])
+            end = re.compile(rf"^#{{1,{level}}} ", re.M).search(text, marker.end())
+            found.append((path.name, text[marker.end(): end.start() if end else len(text)]))
+    return found
+
+
+SECTIONS = measured_sections()
+
+
+@pytest.mark.parametrize(("doc", "section"), SECTIONS, ids=[d for d, _ in SECTIONS])
+def test_measured_sections_quote_figures_only_in_stamped_blocks(doc: str, section: str) -> None:
+    rest = MEASURED_BLOCK.sub("", section)
+    rest = REGEN.REGION.sub("", rest)
+    rest = FENCE.sub("", rest)
+    loose = [line for line in rest.splitlines() if MEASURED_FIGURE.search(line)]
+    assert not loose, f"{doc}: measured figures outside a 'Measured by' block: {loose}"
+
+
+def test_measured_sections_exist() -> None:
+    assert {doc for doc, _ in SECTIONS} >= {"browse.md", "cost-model.md", "search.md"}
