@@ -184,6 +184,7 @@ FIGURES = _figures()
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "economics-cost-split": FIGURES.economics_cost_split,
+    "economics-essay": FIGURES.economics_essay,
     "economics-bom-checks": FIGURES.economics_bom_checks,
     "economics-tco-example": FIGURES.economics_tco_example,
     "economics-die-area-checks": FIGURES.economics_die_area_checks,

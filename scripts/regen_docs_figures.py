@@ -340,3 +340,17 @@ def validate_end_to_end() -> str:
               f"{len(report['rows'])} rows, {report['held_out_median_abs_error']:.1%} over the "
               f"{held} held out (`{report['preset']}`).".replace("%", " %")]
     return "\n".join(lines) + "\n"
+
+
+def economics_essay() -> str:
+    """docs/economics.md: the essay's arithmetic, as `dse economics` computes it."""
+    from dse.core.economics import essay_arithmetic
+
+    e = essay_arithmetic()
+    low, high = e.design_cost_range_usd
+    return (f"a {e.node_nm:g} nm design costs about ${low / 1e6:,.0f}M–${high / 1e6:,.0f}M "
+            f"(normalised to ${e.normalised_design_cost_usd / 1e6:,.0f}M), which buys "
+            f"{e.equivalent_cards:,.0f} A100 cards\nat ${e.card_price_usd / 1e3:,.0f}k or "
+            f"{e.equivalent_servers:,.0f} {e.gpus_per_server}-GPU servers at "
+            f"${e.server_price_usd / 1e3:,.0f}k, so a new chip must sell on that scale to "
+            "break\neven.\n")

@@ -311,7 +311,7 @@ def test_the_workload_file_doc_lists_every_key() -> None:
 MEASURED_BLOCK = re.compile(r"<!-- measured -->\n(?P<body>.*?)<!-- end measured -->\n", re.S)
 STAMP = re.compile(r"^Measured (?:by `(?P<command>[^`]+)`(?: and `(?P<also>[^`]+)`)?"
                    r"|by hand \([^)]+\))"
-                   r"\s+for (?P<commit>[0-9a-f]{7,40}) \((?P<date>\d{4}-\d{2}-\d{2})\)")
+                   r"\s+for (?P<commit>[0-9a-f]{7,40}) \((?P<date>\d{4}-\d{2}-\d{2})[);]")
 MEASURED_SECTION = "<!-- measured section"
 # A number with a unit of time, rate, size or ratio: what a measurement quotes.
 MEASURED_FIGURE = re.compile(r"\d[\d,.]*\s?(?:s|ms|us|µs|%|×|MB|GB|kB|trials/s|designs/s|"
