@@ -192,6 +192,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "economics-logic-area": FIGURES.economics_logic_area,
     "economics-worked-figures": FIGURES.economics_worked_figures,
     "validate-kernels": FIGURES.validate_kernels,
+    "band-example": FIGURES.band_example,
     "validate-published": FIGURES.validate_published,
     "validate-end-to-end": FIGURES.validate_end_to_end,
     "essay-table": essay_table,

@@ -354,3 +354,19 @@ def economics_essay() -> str:
             f"{e.equivalent_servers:,.0f} {e.gpus_per_server}-GPU servers at "
             f"${e.server_price_usd / 1e3:,.0f}k, so a new chip must sell on that scale to "
             "break\neven.\n")
+
+
+def band_example() -> str:
+    """docs/cost-model.md: the training-step band around `dse validate end-to-end`'s eager
+    ResNet-50 batch-256 training row, and the ratios `distinguishable` allows."""
+    from dse.validation.bands import workload_band
+
+    row = next(r for r in _cli_json("validate", "end-to-end")["rows"]
+               if r["id"] == "resnet50/train/B256")
+    band = workload_band("training")
+    low, high = band.interval_s(row["predicted_s"])
+    return (f"E.g. eager ResNet-50 training at batch 256 on the H100: "
+            f"{row['predicted_s'] * 1e3:.1f} ms, band {low * 1e3:.1f}–{high * 1e3:.1f} ms "
+            f"(measured {row['measured_s'] * 1e3:.1f} ms). Two training steps are told apart "
+            f"only outside {band.low_ratio / band.high_ratio:.2f}×–"
+            f"{band.high_ratio / band.low_ratio:.2f}× of each other (`distinguishable`, below).\n")
