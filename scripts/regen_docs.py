@@ -194,6 +194,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "validate-kernels": FIGURES.validate_kernels,
     "band-example": FIGURES.band_example,
     "validate-published": FIGURES.validate_published,
+    "llm-inference-bench": FIGURES.llm_inference_bench,
     "validate-end-to-end": FIGURES.validate_end_to_end,
     "essay-table": essay_table,
     "space-errors": space_errors,

@@ -370,3 +370,26 @@ def band_example() -> str:
             f"(measured {row['measured_s'] * 1e3:.1f} ms). Two training steps are told apart "
             f"only outside {band.low_ratio / band.high_ratio:.2f}×–"
             f"{band.high_ratio / band.low_ratio:.2f}× of each other (`distinguishable`, below).\n")
+
+
+def llm_inference_bench() -> str:
+    """docs/evaluators.md: `dse validate published`'s restatement of every LLM-Inference-Bench
+    run on a chip with a preset (`llm_inference_bench_runs`)."""
+    runs = _cli_json("validate", "published")["llm_inference_bench_runs"]
+    chips = ("nvidia-a100-80gb", "nvidia-h100-sxm", "amd-mi300x")
+    runs = sorted(runs, key=lambda r: (r["framework"] != "vLLM", chips.index(r["preset"])
+                                       if r["preset"] in chips else len(chips)))
+    restated = sum(r["fit"]["runs"] + r["held_out"]["runs"] for r in runs)
+    skipped = sum(r["infeasible_not_restated"] for r in runs)
+    presets = ", ".join(dict.fromkeys(r["preset"] for r in runs))
+    lines = [f"{restated + skipped:,} runs on {presets}: {restated:,} restated, {skipped} not "
+             "(their batch's KV cache does not fit).", "",
+             "| chip | framework (family) | fit runs | held out | median \\|error\\| | worst "
+             "| beyond 2× | infeasible |", "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        held = r["held_out"]
+        median = f"{held['median_abs_error']:.1%}".replace("%", " %")
+        lines.append(f"| {r['preset']} | {r['framework']} (`{r['serving']}`) | {r['fit']['runs']} "
+                     f"| {held['runs']} | {median} | {held['max_ratio']:.2f}× | "
+                     f"{held['runs_beyond_2x']} | {r['infeasible_not_restated']} |")
+    return "\n".join(lines) + "\n"
