@@ -393,3 +393,12 @@ def test_measured_sections_quote_figures_only_in_stamped_blocks(doc: str, sectio
 
 def test_measured_sections_exist() -> None:
     assert {doc for doc, _ in SECTIONS} >= {"browse.md", "cost-model.md", "search.md"}
+
+
+def test_the_cost_model_quotes_the_shipped_usable_sram_shares() -> None:
+    from dse.core.calibration import Calibration
+
+    shipped = Calibration()
+    text = " ".join(_read("docs/cost-model.md").split())
+    assert (f"Usable SRAM is {shipped.scratchpad_usable_fraction:.0%} of a scratchpad and "
+            f"{shipped.cache_usable_fraction:.0%} of a cache").replace("%", " %") in text
