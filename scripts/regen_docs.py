@@ -195,6 +195,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "band-example": FIGURES.band_example,
     "validate-published": FIGURES.validate_published,
     "llm-inference-bench": FIGURES.llm_inference_bench,
+    "mi300x-published": FIGURES.mi300x_published,
     "validate-end-to-end": FIGURES.validate_end_to_end,
     "essay-table": essay_table,
     "space-errors": space_errors,

@@ -393,3 +393,11 @@ def llm_inference_bench() -> str:
                      f"| {held['runs']} | {median} | {held['max_ratio']:.2f}× | "
                      f"{held['runs_beyond_2x']} | {r['infeasible_not_restated']} |")
     return "\n".join(lines) + "\n"
+
+
+def mi300x_published() -> str:
+    """docs/evaluators.md: `dse validate published`'s error on each published MI300X row."""
+    rows = [r for r in _cli_json("validate", "published")["rows"] if r["preset"] == "amd-mi300x"]
+    errors = [f"{_pct(r['error'])} ({r['id']})" for r in rows]
+    return (f"The {len(rows)} published MI300X rows are now " + ", ".join(errors[:-1])
+            + f" and {errors[-1]}.\n")
