@@ -111,11 +111,9 @@ def essay_figures() -> Any:
 
 def test_essay_orderings_a_reader_would_recognise(essay_figures: Any) -> None:
     """Orderings docs/essay-systems.md defends, on the default suite's own workloads."""
-    from dataclasses import replace
-
     from dse.config import load_hardware
     from evaluators import evaluate_workloads
-    from evaluators.workload_files import parse_model_workloads
+    from evaluators.essay_systems import dlpu_with_host_control, retinanet_with_nms
 
     relative = essay_figures.relative
     # big SRAM wins when the model fits on chip: an 8B model decodes from a wafer's SRAM
@@ -130,16 +128,10 @@ def test_essay_orderings_a_reader_would_recognise(essay_figures: Any) -> None:
     assert relative("graphcore-gc200", "resnet50-train-8") == pytest.approx(0.51, rel=0.25)
 
     # the CPU-less design beats the same chip with host-side scalar control on detection
-    dlpu = load_hardware("cpu-less-dlpu")
-    a100 = load_hardware("nvidia-a100-80gb")
-    with_host = dlpu.with_changes(host=replace(
-        dlpu.host, device_scalar_control=False, sync_roundtrip_s=a100.host.sync_roundtrip_s,
-        kernel_launch_s=a100.host.kernel_launch_s, link_latency_s=a100.host.link_latency_s))
-    (detection,) = parse_model_workloads([{
-        "name": "retinanet", "kind": "inference", "model": "retinanet-resnet50",
-        "batch": 1, "postprocess": {"nms_iterations": 100}}], "<test>")
+    dlpu, with_host = dlpu_with_host_control()
     own, hosted, gpu, xeon = evaluate_workloads(
-        [dlpu, with_host, a100, load_hardware("intel-xeon-amx")], detection)
+        [dlpu, with_host, load_hardware("nvidia-a100-80gb"), load_hardware("intel-xeon-amx")],
+        retinanet_with_nms("<test>"))
     assert own.metrics["postprocess_time_s"] * 5 < hosted.metrics["postprocess_time_s"]
     assert own.metrics["samples_per_s_per_chip"] > hosted.metrics["samples_per_s_per_chip"]
     # the interaction wall: device-side control < a CPU with tensor units < a PCIe GPU
