@@ -167,6 +167,84 @@ ESSAY_SYSTEMS_BLOCKS = ("scores", "others", "reference", "micro-batches", "servi
                         "details")
 
 
+# What each serving family was fitted on (prose; the constants come from the code).
+SERVING_LABELS = {"ideal": "`ideal` (default)", "tensorrt-llm-2025":
+                  "`tensorrt-llm-2025` (trtllm-bench, overlap scheduler)",
+                  "deepspeed": "`deepspeed` (Optimum Habana)"}
+SERVING_FITTED_ON = {
+    "ideal": "—",
+    "vllm-2024": "M084, M085, M087 (A100, H100)",
+    "vllm-rocm-2024": "the single-GPU MI300X fit runs of LLM-Inference-Bench (counted below)",
+    "tensorrt-llm-2024": "M088, M097, M098 (A100, H100)",
+    "tensorrt-llm-2025": "M074–M083 (H100, H200)",
+    "deepspeed": "no NVIDIA row: not fitted, ideal",
+}
+
+
+def _seconds(value: float) -> str:
+    if value == 0.0:
+        return "0"
+    if value >= 1e-3:
+        return f"{value * 1e3:#.3g}".rstrip(".") + " ms"
+    return f"{value * 1e6:#.3g}".rstrip(".") + " µs"  # three figures: 43.0 µs, 201 µs
+
+
+def serving_families() -> str:
+    """docs/evaluators.md: every serving family's fitted constants (`SERVING_OVERHEADS`)."""
+    from evaluators.serving import SERVING_OVERHEADS, SERVING_SOFTWARE
+
+    lines = ["| family | per step | per sequence | fitted on |", "|---|---|---|---|"]
+    for name in SERVING_SOFTWARE:
+        overhead = SERVING_OVERHEADS[name]
+        label = SERVING_LABELS.get(name, f"`{name}`")
+        extras = []
+        if overhead.per_layer_s:
+            extras.append(f"+ {_seconds(overhead.per_layer_s)} per layer")
+        if overhead.decode_gemm_peak_fraction:
+            extras.append(f"decode GEMMs at {overhead.decode_gemm_peak_fraction * 100:.3g} % "
+                          "of peak")
+        if extras:
+            label += f" ({', '.join(extras)})"
+        lines.append(f"| {label} | {_seconds(overhead.per_step_s)} | "
+                     f"{_seconds(overhead.per_sequence_s)} | {SERVING_FITTED_ON[name]} |")
+    return "\n".join(lines) + "\n"
+
+
+def cnn_frameworks() -> str:
+    """docs/evaluators.md: what each CNN `framework` charges, with the fitted eager constants
+    and ResNet-50's kernel count (`evaluators.cnn`)."""
+    from evaluators.cnn import (
+        EAGER_CONV_EFFICIENCY_FACTOR,
+        EAGER_TRAINING_HOST_S_PER_KERNEL,
+        kernels_per_step,
+    )
+    from evaluators.models import BUILTIN_MODELS, CnnArchitecture
+
+    resnet50 = BUILTIN_MODELS["resnet50"]
+    assert isinstance(resnet50, CnnArchitecture)
+    kernels = kernels_per_step(resnet50, "bf16", True, "eager-pytorch")
+    return "\n".join([
+        "| framework | per convolution | launches | fitted on |",
+        "|---|---|---|---|",
+        "| `ideal` (default), `tensorrt` | batch-norm folded, ReLU and residual add fused into "
+        "the convolution's epilogue; training adds three batch-norm/ReLU passes | a captured "
+        "graph where the chip has one | — (MLPerf rows, e.g. M067, keep their figures) |",
+        "| `torch-compile` | cuDNN convolution, then one fused pointwise kernel (inference: read "
+        "+ write; training: a statistics reduction and a fused pass forward and backward) | "
+        "every kernel launched (core launch model) | not fitted: no measurement |",
+        "| `eager-pytorch` | cuDNN convolution; batch-norm (inference read + write, training "
+        "statistics + normalise), ReLU, residual add + ReLU as separate memory-bound kernels; "
+        "backward: ReLU's threshold_backward, batch-norm backward (reduction + elementwise), "
+        "the sum of a block's two input gradients; max/avg pooling; autocast's fp32→bf16 "
+        "weight casts each step | every kernel launched; a training step lasts at least "
+        f"{_seconds(EAGER_TRAINING_HOST_S_PER_KERNEL)} × its kernels ({kernels} for ResNet-50) "
+        "| ResNet-50 inference at batch 256 (convolutions reach "
+        f"{EAGER_CONV_EFFICIENCY_FACTOR:.3f} of the `ideal` convolution efficiency: 1×1 "
+        "convolutions over 64–256 channels have reduction lengths too short to amortise a "
+        "tile's prologue and epilogue) and training at batch 64 (host-bound) |",
+    ]) + "\n"
+
+
 def _figures():  # type: ignore[no-untyped-def]
     """scripts/regen_docs_figures.py, loaded by path (scripts/ is not a package)."""
     import importlib.util
@@ -198,6 +276,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "mi300x-published": FIGURES.mi300x_published,
     "validate-end-to-end": FIGURES.validate_end_to_end,
     "essay-table": essay_table,
+    "serving-families": serving_families,
+    "cnn-frameworks": cnn_frameworks,
     "space-errors": space_errors,
     "operator-errors": operator_errors,
     **{f"essay-systems-{name}": essay_systems_block(name) for name in ESSAY_SYSTEMS_BLOCKS},
