@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import re
 import sys
 import tempfile
+import typing
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -301,6 +304,73 @@ def monotone_micro_batches() -> str:
         "  before those two changes, kept as found.\n")
 
 
+def _upper_bound(model: Any, field: str) -> float:
+    """The `le` bound pydantic enforces on `model.field` (for a dict, on its values)."""
+    info = model.model_fields[field]
+    metadata = list(info.metadata)
+    args = typing.get_args(info.annotation)
+    if typing.get_origin(info.annotation) is dict:  # the values' Annotated[..., Field(le=)]
+        metadata = [m for extra in typing.get_args(args[1])[1:]
+                    for m in (getattr(extra, "metadata", None) or [extra])]
+    bounds = [m.le for m in metadata if getattr(m, "le", None) is not None]
+    assert len(bounds) == 1, f"{model.__name__}.{field}: {bounds}"
+    return float(bounds[0])
+
+
+def _bound(*values: float) -> str:
+    """`10^6` for a power of ten from 10^4, else the number (65,536; 1024); a range if
+    they differ."""
+    def one(value: float) -> str:
+        exponent = math.log10(value)
+        if value >= 1e4 and exponent == int(exponent):
+            return f"10^{int(exponent)}"
+        return f"{value:,.0f}" if value >= 1e4 else f"{value:.0f}"
+    low, high = min(values), max(values)
+    return one(low) if low == high else f"{one(low)}–{one(high)}"
+
+
+def hardware_limits() -> str:
+    """docs/hardware-format.md: the upper bounds the hardware file's models enforce."""
+    from dse.config import hardware as h
+
+    def le(model: Any, *fields: str) -> str:
+        return _bound(*(_upper_bound(model, f) for f in fields))
+
+    latencies = [(h.HostSection, f) for f in ("link_latency_us", "kernel_launch_us",
+                                              "sync_roundtrip_us", "graph_launch_per_op_us")]
+    latencies += [(h.SystemSection, f) for f in ("chip_to_chip_latency_us",
+                                                 "node_to_node_latency_us")]
+    links = [(h.HostSection, "link_bandwidth_gbyte_s"),
+             (h.SystemSection, "chip_to_chip_bandwidth_gbyte_s"),
+             (h.SystemSection, "node_to_node_bandwidth_gbyte_s")]
+    return (
+        "- Values are bounded above where a larger one can only be a unit slip (each bound is "
+        "one\n  to three orders of magnitude beyond the largest known part, e.g. Cerebras "
+        "WSE-3): peak\n"
+        f"  ≤ {le(h.ComputeSection, 'peak_dense_tflops')} TFLOP/s, clock ≤ "
+        f"{le(h.ComputeSection, 'clock_mhz')} MHz, compute units ≤ "
+        f"{le(h.ComputeSection, 'compute_units')}, tiles ≤ "
+        f"{le(h.ComputeSection, 'tile_m', 'tile_n', 'tile_k')}, SRAM ≤ "
+        f"{le(h.SramSection, 'capacity_mib')}\n"
+        f"  MiB and ≤ {le(h.SramSection, 'bandwidth_tbyte_s', 'exchange_bandwidth_tbyte_s')} "
+        f"TB/s, HBM ≤ {le(h.HbmSection, 'stacks')} stacks, ≤ "
+        f"{le(h.HbmSection, 'capacity_gib')} GiB and ≤ {le(h.HbmSection, 'bandwidth_tbyte_s')} "
+        f"TB/s, DDR ≤ {le(h.DdrSection, 'channels')} channels,\n"
+        f"  ≤ {le(h.DdrSection, 'capacity_gib')} GiB and ≤ "
+        f"{le(h.DdrSection, 'bandwidth_gbyte_s')} GB/s, links ≤ "
+        f"{_bound(*(_upper_bound(m, f) for m, f in links))} GB/s, latencies ≤ "
+        f"{_bound(*(_upper_bound(m, f) for m, f in latencies))} µs,\n"
+        f"  reconfiguration ≤ {le(h.ReconfigSection, 'reconfiguration_ms')} ms, TDP and idle "
+        f"power ≤ {le(h.PowerSection, 'tdp_w', 'idle_w')} W, energies ≤ "
+        f"{le(h.PowerSection, 'energy_per_flop_pj', 'energy_per_byte_pj')} pJ, node ≤\n"
+        f"  {le(h.TechnologySection, 'process_node_nm')} nm, die ≤ "
+        f"{le(h.TechnologySection, 'die_area_mm2')} mm², ≤ "
+        f"{le(h.TechnologySection, 'transistors_billion')} billion transistors, ≤ "
+        f"{le(h.TechnologySection, 'dies_per_package')} dies per package, ≤ "
+        f"{le(h.SystemSection, 'chips_per_node', 'nodes')}\n"
+        "  chips per node and nodes.\n")
+
+
 def _figures():  # type: ignore[no-untyped-def]
     """scripts/regen_docs_figures.py, loaded by path (scripts/ is not a package)."""
     import importlib.util
@@ -334,6 +404,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "essay-table": essay_table,
     "serving-families": serving_families,
     "cnn-frameworks": cnn_frameworks,
+    "hardware-limits": hardware_limits,
     "monotone-micro-batches": monotone_micro_batches,
     "space-errors": space_errors,
     "operator-errors": operator_errors,
