@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from dse.browse.results import (
     Results,
+    _design_keys,
     band_columns,
     check_trial_columns,
     columns_of,
@@ -50,6 +51,79 @@ from dse.search.pareto import (
 
 FEASIBLE_SQL = "state = 'complete' AND feasible"
 """A finished trial whose design satisfied every constraint."""
+
+
+def inert_parameters(
+    results: Results, points: Sequence[Mapping[str, Any]]
+) -> list[frozenset[str]] | None:
+    """For each sampled point, the parameters that do not act on the design it builds
+    (`ddr_channels` on an HBM-route design of `sram_vs_hbm.yaml`); None when the space
+    cannot be rebuilt from the folder.
+
+    # NOTE: `DesignKeys.acting` moves every parameter and rebuilds (about 25 ms a
+    # point), too slow for a 2,000-row importance sample or a long front. Which
+    # parameters act is decided by the route: the `remove:` paths a point's values
+    # select, and its categorical values (a route switch, or a branch of an
+    # expression). It is worked out once per distinct route (the first point seen) and
+    # reused for every point of that route, so the cost is about one evaluation of the
+    # space's conditions per point (~0.1 ms) plus 25 ms per route. A numeric parameter
+    # that acts only on one side of a numeric threshold inside an expression would be
+    # judged by the route's first point; the shipped spaces have none.
+    """
+    from dse.distinct import _plain
+    from dse.search.expressions import ExpressionError
+
+    keys_of = _design_keys(results)
+    if isinstance(keys_of, str):
+        return None
+    space = keys_of.space
+    names = tuple(results.parameter_names)
+    categorical = [n for n, spec in space.parameters.items() if spec.kind == "categorical"]
+    by_route: dict[tuple[Any, ...], frozenset[str]] = {}
+    inert: list[frozenset[str]] = []
+    for point in points:
+        if any(point.get(n) is None for n in names) or set(names) != set(space.parameters):
+            inert.append(frozenset())
+            continue
+        params = {n: _plain(point[n]) for n in names}
+        try:
+            namespace = space.values(params)
+            removed: tuple[str, ...] | None = tuple(sorted(
+                path for path, condition in space.remove_conditions.items()
+                if condition.evaluate(namespace)
+            ))
+        except (ExpressionError, KeyError, TypeError, ValueError, ZeroDivisionError):
+            removed = None  # does not build: nothing to tell apart
+        route = (removed, tuple(params[n] for n in categorical))
+        if route not in by_route:
+            by_route[route] = (frozenset() if removed is None
+                               else frozenset(names) - set(keys_of.acting(params)))
+        inert.append(by_route[route])
+    return inert
+
+
+def _blank_inert(
+    results: Results, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """`rows` with the values of parameters that do not act on each row's design as
+    None: a table prints '-', CSV an empty cell, JSON null (the value is whatever the
+    sampler drew for a dimension the design does not have)."""
+    where = {c.removeprefix("param_"): i for i, c in enumerate(columns) if c.startswith("param_")}
+    if not rows or not where:
+        return list(rows)
+    inert = inert_parameters(
+        results, [{n: row[i] for n, i in where.items()} for row in rows]
+    )
+    if inert is None:
+        return list(rows)
+    blanked = []
+    for row, names in zip(rows, inert, strict=True):
+        cells = list(row)
+        for name in names:
+            if name in where:
+                cells[where[name]] = None
+        blanked.append(tuple(cells))
+    return blanked
 
 
 def non_dominated_mask(
@@ -508,7 +582,8 @@ def pareto_front(
     return ParetoTable(
         columns=("trial_number", "trials", *shown[1:]),
         headers=("trial_number", "trials", *(header(results, c) for c in shown[1:])),
-        rows=tuple((row[0], groups.trials[int(row[0])], *row[1:]) for row in rows),
+        rows=tuple((row[0], groups.trials[int(row[0])], *row[1:])
+                   for row in _blank_inert(results, shown, rows)),
         objectives=chosen,
         trials_total=trials_total,
         trials_feasible=trials_feasible,

@@ -96,3 +96,20 @@ def test_show_lists_only_the_parameters_that_act_on_the_design(route_results):
     row = next(line for line in table.stdout.splitlines() if "hbm_stacks" in line)
     # the HBM design's stacks, and "-" for the DDR design that has none
     assert "5" in row and "-" in row.split("│")[-2]
+
+
+def test_the_front_leaves_the_unused_routes_parameters_blank(route_results):
+    table = pareto_front(open_results(route_results))
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    # trial 0 takes the HBM route: it has stacks and no DDR channels; trial 2 the reverse
+    assert rows[0][f"param_{STACKS}"] == 5 and rows[0][f"param_{CHANNELS}"] is None
+    assert rows[2][f"param_{CHANNELS}"] == 16 and rows[2][f"param_{STACKS}"] is None
+    assert rows[0][f"param_{SRAM}"] == 64 and rows[2][f"param_{ROUTE}"] == "ddr"
+    csv_out = invoke("pareto", route_results, "--format", "csv", "--columns", CHANNELS)
+    assert csv_out.exit_code == 0, csv_out.output
+    cells = dict(line.split(",") for line in csv_out.stdout.splitlines()[1:])
+    assert cells == {"0": "", "2": "16", "4": ""}
+    as_json = json.loads(invoke("pareto", route_results, "--format", "json").stdout)
+    assert {r["trial_number"]: r[f"param_{CHANNELS}"] for r in as_json} == {
+        0: None, 2: 16, 4: None
+    }
