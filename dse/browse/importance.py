@@ -4,7 +4,9 @@ The study's finished trials (the rows of `trials/`, which are the study's trials
 search tells Optuna exactly these parameters and objective values) are told to an
 in-memory Optuna study with the space file's distributions, and
 `optuna.importance.get_param_importances` with `PedAnovaImportanceEvaluator` ranks the
-parameters for each objective and for reaching the Pareto front.
+parameters for each objective and for reaching the Pareto front. A parameter that does
+not act on a trial's design is left out of that trial (a conditional parameter), so it is
+ranked only over the trials where it acts.
 
 # NOTE: the journal (`study.journal`) is not replayed: replaying a 100,000-trial journal
 # takes minutes, while the Parquet rows hold the same parameters and values and are read in
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from dse.browse.pareto import FEASIBLE_SQL
+from dse.browse.pareto import FEASIBLE_SQL, inert_parameters
 from dse.browse.results import Results, connect, quote_identifier, run_query
 
 MAX_IMPORTANCE_TRIALS = 2_000
@@ -115,12 +117,21 @@ def compute_importance(results: Results) -> Importance:
     dists = distributions(_Space)  # type: ignore[arg-type]
     study = optuna.create_study(directions=[o.direction for o in objectives])
     trials = []
-    for row in rows:
-        point = dict(zip(names, row[1 : 1 + len(names)], strict=True))
+    points = [dict(zip(names, row[1 : 1 + len(names)], strict=True)) for row in rows]
+    # NOTE: a parameter that does not act on a trial's design (`ddr_channels` on an
+    # HBM-route design of sram_vs_hbm) is left out of that trial, as a conditional
+    # parameter Optuna never sampled: PED-ANOVA then measures it only in the regime
+    # where it is present (arXiv:2601.20800, Algorithm 1; Optuna's `_partition_by_regime`).
+    # Told as sampled, its value on the other route's trials rode along with that
+    # route's power and cost and ranked it first for both.
+    inert = inert_parameters(results, points) or [frozenset()] * len(points)
+    for point, row, unused in zip(points, rows, inert, strict=True):
         if any(v is None for v in point.values()):
             continue
+        acting = {n: v for n, v in point.items() if n not in unused}
         values = [float(v) for v in row[1 + len(names) :]]
-        trials.append(create_trial(params=point, distributions=dists, values=values))
+        trials.append(create_trial(params=acting, distributions={n: dists[n] for n in acting},
+                                   values=values))
     study.add_trials(trials)
     evaluator = PedAnovaImportanceEvaluator()
     targets: list[str] = []
