@@ -400,6 +400,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "validate-published": FIGURES.validate_published,
     "llm-inference-bench": FIGURES.llm_inference_bench,
     "mi300x-published": FIGURES.mi300x_published,
+    "mi300x-rocm-fit": FIGURES.mi300x_rocm_fit,
     "validate-end-to-end": FIGURES.validate_end_to_end,
     "essay-table": essay_table,
     "serving-families": serving_families,
