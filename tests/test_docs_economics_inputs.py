@@ -1,6 +1,7 @@
 """docs/economics.md quotes the model's inputs in prose, each beside its source; every one
 of them must be the value dse/data/economics.yaml holds (or, for the derived ones, what
-`default_economics_parameters` makes of it), so editing the YAML without the doc fails here.
+`default_economics_parameters` makes of it; for the two die examples, the presets), so
+editing the YAML without the doc fails here.
 
 Each check formats the YAML value the way the doc writes it and looks for the whole phrase
 (name and number together) in the doc with its line breaks folded, so a changed figure,
@@ -63,7 +64,16 @@ def _phrases() -> list[str]:
     a100 = data["purchase_reference"]["a100-essay"]
     assert n10["defect_density_per_cm2"] == n16["defect_density_per_cm2"] == \
         n7["defect_density_per_cm2"], "the doc says 10 and 16/12 nm reuse the N7 density"
+    from dse.config import load_hardware
+
+    mi300x = load_hardware("amd-mi300x").technology
+    wse2 = load_hardware("cerebras-wse-2").technology
+    mi300x_mm2 = mi300x.die_area_m2 * 1e6 if mi300x.die_area_m2 else 0.0
     return [
+        # die area per die of a multi-die package, and the wafer-scale die (presets)
+        f"(MI300X: {mi300x_mm2:,.0f} mm² in {mi300x.dies_per_package} chiplets → "
+        f"{mi300x_mm2 / mi300x.dies_per_package:.0f} mm² each)",
+        f"Cerebras' {(wse2.die_area_m2 or 0.0) * 1e6:,.0f} mm² square",
         # SRAM bit cells and array efficiency
         f"N7 {_g(n7['sram_bitcell_area_um2'])} µm² [C033]",
         f"N5 {_g(n5['sram_bitcell_area_um2'])} [C034]",
