@@ -12,10 +12,9 @@ import pytest
 from dse.browse.page import embedded_designs, page_data
 from dse.browse.pareto import pareto_front
 from dse.browse.results import open_results
+from tests.browse.route_folder import write_route_folder
 from tests.browse.test_cli import invoke
 
-REPO = Path(__file__).resolve().parents[2]
-SPACE = REPO / "search_spaces" / "sram_vs_hbm.yaml"
 ROUTE, SRAM, CLOCK, STACKS, CHANNELS = (
     "memory_route", "sram_capacity_mib", "clock_mhz", "hbm_stacks", "ddr_channels"
 )
@@ -43,20 +42,8 @@ def route_results(tmp_path_factory: pytest.TempPathFactory, writer: Any) -> Path
         trials[f"param_{name}"] = [point[i] for point, _ in TRIALS]
     for i, name in enumerate(["score", "power_w", "unit_cost_usd"]):
         trials[f"objective_{name}"] = [values[i] for _, values in TRIALS]
-    data = writer.synthesize(1)
-    data = type(data)(trials, {k: [] for k in data.evaluations}, {})
-    out = writer.write_results(
-        tmp_path_factory.mktemp("routes") / "sram_vs_hbm", data, parts=2,
-        with_references=False, space_file=str(SPACE),
-        parameters=[{"name": p, "unit": "", "kind": "categorical" if p == ROUTE else "int"}
-                    for p in params],
-        objectives=[{"name": "score", "direction": "maximize", "unit": ""},
-                    {"name": "power_w", "direction": "minimize", "unit": "W"},
-                    {"name": "unit_cost_usd", "direction": "minimize", "unit": "USD"}],
-        constraints=[], references=[],
-    )
-    (out / "space.yaml").write_text(SPACE.read_text())
-    return out
+    return write_route_folder(tmp_path_factory.mktemp("routes") / "sram_vs_hbm", writer,
+                              trials, params)
 
 
 def test_the_front_lists_each_design_once_with_all_its_trials(route_results):

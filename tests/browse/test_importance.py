@@ -11,9 +11,8 @@ import pytest
 
 from dse.browse.importance import compute_importance, importance_rows
 from dse.browse.results import open_results
+from tests.browse.route_folder import write_route_folder
 
-REPO = Path(__file__).resolve().parents[2]
-SPACE = REPO / "search_spaces" / "sram_vs_hbm.yaml"
 PARAMS = ["memory_route", "sram_capacity_mib", "clock_mhz", "hbm_stacks", "ddr_channels"]
 
 
@@ -40,20 +39,8 @@ def concentrated_inert(tmp_path_factory: pytest.TempPathFactory, writer: Any) ->
         "objective_score": [1000.0 / p for p in power], "objective_power_w": power,
         "objective_unit_cost_usd": [40.0 * p + rng.normal(0, 100) for p in power],
     }
-    data = writer.synthesize(1)
-    data = type(data)(trials, {k: [] for k in data.evaluations}, {})
-    out = writer.write_results(
-        tmp_path_factory.mktemp("importance") / "sram_vs_hbm", data, parts=2,
-        with_references=False, space_file=str(SPACE),
-        parameters=[{"name": p, "unit": "", "kind": "categorical" if p == PARAMS[0] else "int"}
-                    for p in PARAMS],
-        objectives=[{"name": "score", "direction": "maximize", "unit": ""},
-                    {"name": "power_w", "direction": "minimize", "unit": "W"},
-                    {"name": "unit_cost_usd", "direction": "minimize", "unit": "USD"}],
-        constraints=[], references=[],
-    )
-    (out / "space.yaml").write_text(SPACE.read_text())
-    return out
+    return write_route_folder(tmp_path_factory.mktemp("importance") / "sram_vs_hbm", writer,
+                              trials, PARAMS)
 
 
 def test_a_parameter_inert_on_half_the_trials_is_not_ranked_by_its_unused_values(
