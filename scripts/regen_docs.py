@@ -258,7 +258,6 @@ def monotone_micro_batches() -> str:
     """docs/cost-model.md: the micro-batch counter-example kept in
     tests/evaluators/test_monotone_evaluators.py (a Dojo-like design, 2x SRAM), evaluated
     now, and the GC200's ResNet-50 training against an A100 on the default suite."""
-    import importlib.util
 
     from dse.config import load_hardware
     from dse.core.resources import improve
@@ -268,11 +267,7 @@ def monotone_micro_batches() -> str:
     tests_dir = ROOT / "tests/evaluators"
     if str(tests_dir) not in sys.path:
         sys.path.insert(0, str(tests_dir))  # the test module imports its sibling helpers
-    spec = importlib.util.spec_from_file_location(
-        "_monotone_counter_examples", tests_dir / "test_monotone_evaluators.py")
-    assert spec is not None and spec.loader is not None
-    kept = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(kept)
+    kept = _load_by_path("_monotone_counter_examples", tests_dir / "test_monotone_evaluators.py")
     small = kept.DOJO_SMALL_SRAM
     better = improve(small, "sram_capacity")
     assert better is not None
@@ -371,19 +366,18 @@ def hardware_limits() -> str:
         "  chips per node and nodes.\n")
 
 
-def _figures():  # type: ignore[no-untyped-def]
-    """scripts/regen_docs_figures.py, loaded by path (scripts/ is not a package)."""
+def _load_by_path(name: str, path: Path):  # type: ignore[no-untyped-def]
+    """A module loaded from its file (scripts/ and tests/ are not installed packages)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "regen_docs_figures", Path(__file__).with_name("regen_docs_figures.py"))
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-FIGURES = _figures()
+FIGURES = _load_by_path("regen_docs_figures", Path(__file__).with_name("regen_docs_figures.py"))
 
 
 GENERATORS: dict[str, Callable[[], str]] = {

@@ -14,10 +14,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,20 +23,12 @@ import typer
 from typer.main import get_command
 
 from dse.cli import app
+from tests.script_module import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _regen_docs():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("regen_docs", ROOT / "scripts/regen_docs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("regen_docs", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-REGEN = _regen_docs()
+REGEN = load_script("regen_docs", ROOT / "scripts/regen_docs.py")
 DOCS = REGEN.doc_files()
 REGIONS = sorted({(path.name, name) for path in DOCS
                   for name, _ in REGEN.regions(path.read_text(encoding="utf-8"))})

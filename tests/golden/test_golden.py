@@ -20,24 +20,14 @@ explained in its commit.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from tests.script_module import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _regen_golden():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("regen_golden",
-                                                  ROOT / "scripts/regen_golden.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("regen_golden", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-GOLDEN = _regen_golden()
+GOLDEN = load_script("regen_golden", ROOT / "scripts/regen_golden.py")
 
 
 def test_every_shipped_figure_is_as_pinned() -> None:

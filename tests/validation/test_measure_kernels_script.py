@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.script_module import load_script
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "measure_kernels.py"
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("measure_kernels", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # no torch needed to import it
-    return module
+    return load_script("measure_kernels", SCRIPT)  # no torch needed to import it
 
 
 def test_the_script_imports_without_pytorch_and_measures_every_section() -> None:
