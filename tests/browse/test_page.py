@@ -356,6 +356,17 @@ LAYOUT_PROBLEMS = """() => {
 }"""
 
 
+def _download_csv(page: Any, button: str, path: Path) -> list[dict[str, str]]:
+    """Click a download button, save the file at `path` and read it back as CSV rows."""
+    import csv
+
+    with page.expect_download() as download:
+        page.click(button)
+    download.value.save_as(path)
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def _layout_problems(page: Any) -> list[str]:
     return page.evaluate(LAYOUT_PROBLEMS)
 
@@ -398,8 +409,6 @@ def _front_traces(page: Any, selector: str) -> list[dict[str, Any]]:
 def test_colour_symbol_log_axes_csv_and_first_paint(browser_page, real_search_results, tmp_path):
     """The acceptance test of issue 15's page: colour by a parameter, switch an axis to log,
     download the table and the front as CSV and read them back, measure first paint."""
-    import csv
-
     page = browser_page
     results = open_results(real_search_results)
     front = pareto_front(results)
@@ -446,24 +455,14 @@ def test_colour_symbol_log_axes_csv_and_first_paint(browser_page, real_search_re
         assert _layout_problems(page) == []
 
         # CSV of the table as shown (front only, sorted best-first) and of the front.
-        with page.expect_download() as table_download:
-            page.click("#download-table")
-        table_csv = tmp_path / "designs.csv"
-        table_download.value.save_as(table_csv)
-        with table_csv.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = _download_csv(page, "#download-table", tmp_path / "designs.csv")
         shown = page.locator("#design-table tbody tr").evaluate_all(
             "(rows) => rows.map((r) => Number(r.dataset.trial))")
         assert [int(r["trial_number"]) for r in rows] == shown
         power = "power_w [W]"
         for row in rows:
             assert float(row[power]) == by_trial[int(row["trial_number"])]["objective_power_w"]
-        with page.expect_download() as front_download:
-            page.click("#download-front")
-        front_csv = tmp_path / "front.csv"
-        front_download.value.save_as(front_csv)
-        with front_csv.open(newline="") as handle:
-            front_rows = list(csv.DictReader(handle))
+        front_rows = _download_csv(page, "#download-front", tmp_path / "front.csv")
         assert [int(r["trial_number"]) for r in front_rows] == list(by_trial)
         for row in front_rows:
             record = by_trial[int(row["trial_number"])]
